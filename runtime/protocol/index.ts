@@ -1,0 +1,8 @@
+/** The wire contract: imported by the runtime, the control plane and the console. Imports only zod. */
+export * from "./ids.js";
+export * from "./errors.js";
+export * from "./subjects.js";
+export * from "./messages.js";
+export * from "./status.js";
+export * from "./api.js";
+export * from "./ws.js";

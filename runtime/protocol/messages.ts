@@ -1,0 +1,51 @@
+import { z } from "zod";
+import { agentIdSchema, executionIdSchema, orgIdSchema } from "./ids.js";
+import { wireErrorSchema } from "./errors.js";
+
+export const modelProviderNames = ["simulated", "openai", "anthropic"] as const;
+export const modelProviderNameSchema = z.enum(modelProviderNames);
+
+/** How an agent talks to its model. Stored in AiAgent.modelConfig. */
+export const modelConfigSchema = z.object({
+  provider: modelProviderNameSchema,
+  model: z.string().min(1).max(200),
+  temperature: z.number().min(0).max(2).optional(),
+  maxTokens: z.int().positive().max(200_000).optional(),
+});
+export type ModelConfig = z.infer<typeof modelConfigSchema>;
+
+/** Tone, traits and system prompt. Stored in AiAgent.personality. */
+export const personalitySchema = z.object({
+  tone: z.string().max(200).optional(),
+  traits: z.array(z.string().max(100)).max(50).optional(),
+  systemPrompt: z.string().max(20_000).optional(),
+});
+export type Personality = z.infer<typeof personalitySchema>;
+
+/** What a worker needs to know about an agent to run its tasks; travels with each task. */
+export const agentProfileSchema = z.object({
+  name: z.string().min(1).max(200),
+  personality: personalitySchema,
+  modelConfig: modelConfigSchema,
+  capabilities: z.array(z.string().max(100)).max(100),
+});
+export type AgentProfile = z.infer<typeof agentProfileSchema>;
+
+/** Published on `nf.<orgId>.agent.<agentId>.task` with a reply subject for the {@link TaskAck}. */
+export const agentTaskSchema = z.strictObject({
+  type: z.literal("agent.task"),
+  executionId: executionIdSchema,
+  orgId: orgIdSchema,
+  agentId: agentIdSchema,
+  prompt: z.string().min(1).max(20_000),
+  agent: agentProfileSchema,
+  submittedAt: z.iso.datetime(),
+});
+export type AgentTask = z.infer<typeof agentTaskSchema>;
+
+/** The worker's reply to a task: accepted into the agent's mailbox, or a typed error. */
+export const taskAckSchema = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), executionId: executionIdSchema, workerId: z.string() }),
+  z.object({ ok: z.literal(false), error: wireErrorSchema }),
+]);
+export type TaskAck = z.infer<typeof taskAckSchema>;

@@ -1,0 +1,50 @@
+import { NeuroflowError } from "./errors.js";
+import { SUBJECT_TOKEN } from "./ids.js";
+
+/**
+ * The one place NATS subjects are built and parsed. Layout: `nf.<orgId>.<kind>.<id>.<verb>`.
+ * The org is the first token after the prefix, so `nf.<orgId>.>` scopes a tenant both for
+ * wildcard subscriptions and for NATS user permissions.
+ */
+export const SUBJECT_PREFIX = "nf";
+
+function token(value: string, what: string): string {
+  if (!SUBJECT_TOKEN.test(value)) {
+    throw new NeuroflowError("INVALID_SUBJECT", `${what} is not a valid subject token: ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export const subjects = {
+  /** Tasks for one agent: the control plane publishes, the worker hosting the agent consumes. */
+  agentTask: (orgId: string, agentId: string) =>
+    `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.agent.${token(agentId, "agentId")}.task`,
+  /** `agent.status.changed` events of one agent. */
+  agentStatus: (orgId: string, agentId: string) =>
+    `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.agent.${token(agentId, "agentId")}.status`,
+  /** Everything of one organization: the tenant's permission and subscription scope. */
+  org: (orgId: string) => `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.>`,
+  /** Agent tasks of every org (service subscriptions of runtime workers). */
+  anyAgentTask: `${SUBJECT_PREFIX}.*.agent.*.task`,
+  /** Agent status events of every org (the control plane's relay). */
+  anyAgentStatus: `${SUBJECT_PREFIX}.*.agent.*.status`,
+} as const;
+
+export type ParsedSubject =
+  | { kind: "agent.task"; orgId: string; agentId: string }
+  | { kind: "agent.status"; orgId: string; agentId: string };
+
+/**
+ * Parses a concrete subject. Throws `INVALID_SUBJECT` for anything that is not one of ours,
+ * including wildcards and tokens outside `[A-Za-z0-9_-]`.
+ */
+export function parseSubject(subject: string): ParsedSubject {
+  const parts = subject.split(".");
+  const invalid = () => new NeuroflowError("INVALID_SUBJECT", `not a NeuroFlow subject: ${JSON.stringify(subject)}`);
+  if (parts.length !== 5 || parts[0] !== SUBJECT_PREFIX) throw invalid();
+  const [, orgId, kind, id, verb] = parts as [string, string, string, string, string];
+  if (!SUBJECT_TOKEN.test(orgId) || !SUBJECT_TOKEN.test(id)) throw invalid();
+  if (kind === "agent" && verb === "task") return { kind: "agent.task", orgId, agentId: id };
+  if (kind === "agent" && verb === "status") return { kind: "agent.status", orgId, agentId: id };
+  throw invalid();
+}
