@@ -6,3 +6,4 @@ export * from "./messages.js";
 export * from "./status.js";
 export * from "./api.js";
 export * from "./ws.js";
+export * from "./codec.js";

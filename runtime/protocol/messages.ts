@@ -4,6 +4,7 @@ import { wireErrorSchema } from "./errors.js";
 
 export const modelProviderNames = ["simulated", "openai", "anthropic"] as const;
 export const modelProviderNameSchema = z.enum(modelProviderNames);
+export type ModelProviderName = z.infer<typeof modelProviderNameSchema>;
 
 /** How an agent talks to its model. Stored in AiAgent.modelConfig. */
 export const modelConfigSchema = z.object({

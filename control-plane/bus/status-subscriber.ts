@@ -1,0 +1,50 @@
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import {
+  agentStatusChangedSchema,
+  decodeJson,
+  NeuroflowError,
+  parseSubject,
+  subjects,
+  type AgentStatusChanged,
+} from "../../runtime/protocol/index.js";
+import { applyStatusEvent } from "../persistence/execution-ledger.js";
+
+/**
+ * Consumes `agent.status.changed` from every org, persists it (execution row, agent metrics),
+ * then hands it to `relay` — in arrival order, one event at a time, so an agent's events are
+ * stored and shown in the order its worker published them. A bad message is logged and skipped.
+ */
+export class StatusSubscriber {
+  readonly #subscription: Subscription;
+  readonly #done: Promise<void>;
+
+  constructor(deps: { nc: NatsConnection; orm: MikroORM; logger: Logger; relay: (event: AgentStatusChanged) => void }) {
+    const subscription = deps.nc.subscribe(subjects.anyAgentStatus);
+    this.#subscription = subscription;
+    this.#done = (async () => {
+      for await (const msg of subscription) {
+        try {
+          const target = parseSubject(msg.subject);
+          const event = decodeJson(agentStatusChangedSchema, msg.data, "status event");
+          if (target.orgId !== event.orgId || target.agentId !== event.agentId) {
+            throw new NeuroflowError("INVALID_MESSAGE", "status event does not match its subject");
+          }
+          await applyStatusEvent(deps.orm.em.fork({ clear: true }), event);
+          deps.relay(event);
+        } catch (error) {
+          const wire = NeuroflowError.toWire(error);
+          if (wire.code === "INTERNAL") deps.logger.error({ err: error, subject: msg.subject }, "status event failed");
+          else deps.logger.warn({ subject: msg.subject, error: wire }, "dropped a status event");
+        }
+      }
+    })();
+  }
+
+  /** Stops taking events and waits until the ones already received are stored. */
+  async stop(): Promise<void> {
+    await this.#subscription.drain();
+    await this.#done;
+  }
+}

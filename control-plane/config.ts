@@ -1,0 +1,26 @@
+import { z } from "zod";
+
+/** The control plane's environment, parsed once at start; a bad value fails fast with its name. */
+export const controlPlaneEnvSchema = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
+  NATS_URL: z.string().min(1),
+  HOST: z.string().default("127.0.0.1"),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  AUTH_SECRET: z.string().min(32, "must be at least 32 characters"),
+  SEED_DEMO: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((value) => value === "true"),
+  CONSOLE_DIR: z.string().default(new URL("../console/dist", import.meta.url).pathname),
+  TASK_ACK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+});
+export type ControlPlaneConfig = z.infer<typeof controlPlaneEnvSchema>;
+
+export function loadControlPlaneEnv(env: NodeJS.ProcessEnv = process.env): ControlPlaneConfig {
+  const parsed = controlPlaneEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
+    throw new Error(`invalid control-plane environment: ${problems}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,47 @@
+import { existsSync } from "node:fs";
+import fastifyStatic from "@fastify/static";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { installErrorHandling } from "./errors.js";
+import type { RouteDeps } from "./route-deps.js";
+import { agentRoutes } from "./routes/agents.routes.js";
+import { authRoutes } from "./routes/auth.routes.js";
+import { healthRoutes } from "./routes/health.routes.js";
+
+/** Bodies above this are refused with 413 PAYLOAD_TOO_LARGE before they are parsed. */
+export const BODY_LIMIT_BYTES = 256 * 1024;
+
+/**
+ * The HTTP API (zod-validated in and out) and the console's static files with an SPA fallback.
+ * The caller listens and closes it.
+ */
+export async function buildHttpApp(deps: RouteDeps, options: { consoleDir?: string } = {}): Promise<FastifyInstance> {
+  // Per-request lines at info would drown the useful ones; errors still log.
+  const logger: FastifyBaseLogger = deps.logger.child({ component: "http" }, { level: "warn" });
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: BODY_LIMIT_BYTES,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+
+  await app.register(authRoutes(deps));
+  await app.register(agentRoutes(deps));
+  await app.register(healthRoutes(deps));
+
+  const consoleDir = options.consoleDir;
+  if (consoleDir && existsSync(consoleDir)) {
+    await app.register(fastifyStatic, { root: consoleDir, wildcard: false });
+    // Client-side routes get the app shell; unknown /api paths stay a JSON 404.
+    app.get("/*", (request, reply) => {
+      if (request.url.startsWith("/api/")) {
+        return reply.status(404).send({ error: { code: "NOT_FOUND", message: `no route GET ${request.url.split("?")[0]}` } });
+      }
+      return reply.sendFile("index.html");
+    });
+  } else {
+    deps.logger.warn({ consoleDir }, "console build not found: run `npm run build`; serving the API only");
+  }
+  return app;
+}

@@ -1,0 +1,47 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { Membership, User } from "../../../entities/index.js";
+import { loginBodySchema, NeuroflowError, sessionViewSchema, type SessionView } from "../../../runtime/protocol/index.js";
+import { authenticate } from "../../auth/access.js";
+import { verifyPassword } from "../../auth/password.js";
+import { SessionTokens } from "../../auth/session.js";
+import type { RouteDeps } from "../route-deps.js";
+
+async function sessionView(deps: RouteDeps, userId: string): Promise<SessionView> {
+  const em = deps.orm.em.fork({ clear: true });
+  const user = await em.findOne(User, { id: userId });
+  if (!user) throw new NeuroflowError("UNAUTHENTICATED", "this account no longer exists");
+  const memberships = await em.find(Membership, { user }, { populate: ["organization"], orderBy: { createdAt: "asc" } });
+  return {
+    user: { id: user.id, email: user.email, name: user.name },
+    memberships: memberships.map((m) => ({ orgId: m.organization.id, orgName: m.organization.name, role: m.role })),
+  };
+}
+
+/** Email + password login (argon2), the session cookie, and who am I. */
+export function authRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      "/api/auth/login",
+      { schema: { body: loginBodySchema, response: { 200: sessionViewSchema } } },
+      async (request, reply) => {
+        const em = deps.orm.em.fork({ clear: true });
+        const user = await em.findOne(User, { email: request.body.email.toLowerCase() });
+        // Verify against a hash even for unknown emails would equalise timing; argon2 dominates either way.
+        if (!user || !(await verifyPassword(user.passwordHash, request.body.password))) {
+          throw new NeuroflowError("UNAUTHENTICATED", "wrong email or password");
+        }
+        reply.header("set-cookie", deps.tokens.cookie(await deps.tokens.issue(user.id)));
+        return sessionView(deps, user.id);
+      },
+    );
+
+    app.post("/api/auth/logout", async (_request, reply) => {
+      reply.header("set-cookie", SessionTokens.clearCookie()).status(204).send();
+    });
+
+    app.get("/api/session", { schema: { response: { 200: sessionViewSchema } } }, async (request) => {
+      const userId = await authenticate(deps.tokens, request.headers);
+      return sessionView(deps, userId);
+    });
+  };
+}

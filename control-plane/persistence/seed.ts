@@ -1,0 +1,64 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { AiAgent, Membership, Organization, User, type IAiAgent, type MembershipRole } from "../../entities/index.js";
+import type { ModelConfig, Personality } from "../../runtime/protocol/index.js";
+import { hashPassword } from "../auth/password.js";
+
+export interface AgentSeed {
+  name: string;
+  description: string;
+  personality: Personality;
+  modelConfig: ModelConfig;
+  capabilities: string[];
+}
+
+const simulated: ModelConfig = { provider: "simulated", model: "sim-1", temperature: 0.2, maxTokens: 512 };
+
+/** The demo organization's agents: a small, recognisable cast for the console. */
+export const demoAgents: AgentSeed[] = [
+  { name: "Ada (Researcher)", description: "Finds and summarises sources.", personality: { tone: "precise", traits: ["curious", "thorough"] }, modelConfig: simulated, capabilities: ["search", "summarise"] },
+  { name: "Grace (Planner)", description: "Breaks goals into steps.", personality: { tone: "structured", traits: ["pragmatic"] }, modelConfig: simulated, capabilities: ["plan", "estimate"] },
+  { name: "Linus (Reviewer)", description: "Critiques drafts and code.", personality: { tone: "direct", traits: ["skeptical", "exacting"] }, modelConfig: simulated, capabilities: ["review"] },
+  { name: "Hedy (Writer)", description: "Drafts clear prose.", personality: { tone: "warm", traits: ["concise"] }, modelConfig: simulated, capabilities: ["write", "edit"] },
+  { name: "Alan (Analyst)", description: "Works through numbers.", personality: { tone: "calm", traits: ["rigorous"] }, modelConfig: simulated, capabilities: ["analyse", "calculate"] },
+];
+
+export const DEMO_LOGIN = { email: "demo@neuroflow.dev", password: "neuroflow-demo" } as const;
+
+export interface SeededOrg {
+  orgId: string;
+  userId: string;
+  agents: IAiAgent[];
+}
+
+/**
+ * Creates an organization with one user (as `role`) and the given agents, in one flush.
+ * Tests use it to give each test its own organization.
+ */
+export async function createOrganization(
+  em: EntityManager,
+  spec: { name: string; slug: string; user: { email: string; name: string; password: string }; role?: MembershipRole; agents: AgentSeed[] },
+): Promise<SeededOrg> {
+  const organization = em.create(Organization, { name: spec.name, slug: spec.slug });
+  const user =
+    (await em.findOne(User, { email: spec.user.email })) ??
+    em.create(User, { email: spec.user.email, name: spec.user.name, passwordHash: await hashPassword(spec.user.password) });
+  em.create(Membership, { organization, user, role: spec.role ?? "OWNER" });
+  const agents = spec.agents.map((agent) =>
+    em.create(AiAgent, { organization, createdBy: user, ...agent, memory: {} }),
+  );
+  await em.flush();
+  return { orgId: organization.id, userId: user.id, agents };
+}
+
+/** Seeds the demo organization unless it exists. Idempotent: a restart keeps the data. */
+export async function seedDemo(em: EntityManager): Promise<{ created: boolean; orgId: string }> {
+  const existing = await em.findOne(Organization, { slug: "demo" });
+  if (existing) return { created: false, orgId: existing.id };
+  const seeded = await createOrganization(em, {
+    name: "Demo Organization",
+    slug: "demo",
+    user: { email: DEMO_LOGIN.email, name: "Demo User", password: DEMO_LOGIN.password },
+    agents: demoAgents,
+  });
+  return { created: true, orgId: seeded.orgId };
+}

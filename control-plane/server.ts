@@ -1,0 +1,73 @@
+import type { MikroORM } from "@mikro-orm/postgresql";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { SessionTokens } from "./auth/session.js";
+import { StatusSubscriber } from "./bus/status-subscriber.js";
+import type { ControlPlaneConfig } from "./config.js";
+import { buildHttpApp } from "./http/app.js";
+import { openOrm } from "./persistence/orm.js";
+import { seedDemo } from "./persistence/seed.js";
+import { WsRelay } from "./ws/relay.js";
+
+export interface ControlPlane {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly orm: MikroORM;
+  readonly nc: NatsConnection;
+  readonly relay: WsRelay;
+  /** Stops in order: no new requests or sockets, stored events flushed, NATS drained, ORM closed. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the control plane: migrates the database, optionally seeds the demo org, connects to
+ * NATS, serves HTTP + WebSocket, and relays status events. Rejects (after cleaning up what it
+ * opened) when Postgres or NATS can't be reached.
+ */
+export async function startControlPlane(config: ControlPlaneConfig, logger: Logger): Promise<ControlPlane> {
+  const orm = await openOrm(config.DATABASE_URL, logger);
+  let nc: NatsConnection | undefined;
+  try {
+    if (config.SEED_DEMO) {
+      const seeded = await seedDemo(orm.em.fork({ clear: true }));
+      if (seeded.created) logger.info({ orgId: seeded.orgId }, "seeded the demo organization");
+    }
+    nc = await connect({ servers: config.NATS_URL, name: "neuroflow-control-plane", maxReconnectAttempts: -1 });
+    const tokens = new SessionTokens(config.AUTH_SECRET);
+    const app = await buildHttpApp(
+      { orm, nc, tokens, logger, taskAckTimeoutMs: config.TASK_ACK_TIMEOUT_MS },
+      { consoleDir: config.CONSOLE_DIR },
+    );
+    const relay = new WsRelay({ server: app.server, orm, tokens, logger: logger.child({ component: "ws" }) });
+    // app.close() waits for open sockets: close the relay's first.
+    app.addHook("preClose", async () => relay.close());
+    const subscriber = new StatusSubscriber({
+      nc,
+      orm,
+      logger: logger.child({ component: "status" }),
+      relay: (event) => relay.broadcast(event.orgId, event),
+    });
+    await app.listen({ host: config.HOST, port: config.PORT });
+    const address = app.server.address();
+    const port = typeof address === "object" && address ? address.port : config.PORT;
+    const connection = nc;
+    return {
+      url: `http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`,
+      app,
+      orm,
+      nc: connection,
+      relay,
+      stop: async () => {
+        await app.close();
+        await subscriber.stop();
+        await connection.drain();
+        await orm.close();
+      },
+    };
+  } catch (error) {
+    await nc?.close();
+    await orm.close();
+    throw error;
+  }
+}

@@ -1,0 +1,21 @@
+import { hostname } from "node:os";
+import { z } from "zod";
+
+/** A runtime worker's environment, parsed once at start; a bad value fails fast with its name. */
+export const runtimeEnvSchema = z.object({
+  NATS_URL: z.string().min(1),
+  WORKER_ID: z.string().regex(/^[A-Za-z0-9_.-]+$/).max(200).optional(),
+  SIMULATED_LATENCY_MS: z.coerce.number().int().min(0).max(600_000).default(600),
+  SIMULATED_SEED: z.coerce.number().int().default(42),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+});
+export type RuntimeEnv = z.infer<typeof runtimeEnvSchema> & { WORKER_ID: string };
+
+export function loadRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv {
+  const parsed = runtimeEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
+    throw new Error(`invalid runtime environment: ${problems}`);
+  }
+  return { ...parsed.data, WORKER_ID: parsed.data.WORKER_ID ?? `${hostname()}-${process.pid}` };
+}

@@ -1,0 +1,40 @@
+import { connect } from "@nats-io/transport-node";
+import { createLogger } from "../common/logger.js";
+import { loadRuntimeEnv } from "./config.js";
+import { ProviderRegistry } from "./providers/provider.js";
+import { createSimulatedProvider } from "./providers/simulated.provider.js";
+import { AgentHost } from "./system/agent-host.js";
+
+/**
+ * One runtime worker process: connects to NATS, hosts agent actors, and on SIGTERM/SIGINT stops
+ * taking tasks, lets in-flight ones finish, and drains the connection before exiting.
+ */
+const env = loadRuntimeEnv();
+const logger = createLogger("runtime").child({ workerId: env.WORKER_ID });
+
+const nc = await connect({ servers: env.NATS_URL, name: `neuroflow-runtime-${env.WORKER_ID}`, maxReconnectAttempts: -1 });
+const providers = new ProviderRegistry([
+  createSimulatedProvider({ latencyMs: env.SIMULATED_LATENCY_MS, seed: env.SIMULATED_SEED }),
+]);
+const host = new AgentHost({ nc, workerId: env.WORKER_ID, providers, logger });
+host.start();
+logger.info({ nats: nc.getServer() }, "runtime worker ready");
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "stopping runtime worker");
+  await host.stop(env.SHUTDOWN_GRACE_MS);
+  await nc.drain();
+  logger.info("runtime worker stopped");
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));
+void nc.closed().then((error) => {
+  if (!stopping) {
+    logger.fatal({ err: error }, "NATS connection closed unexpectedly");
+    process.exit(1);
+  }
+});

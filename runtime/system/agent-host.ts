@@ -1,0 +1,144 @@
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { createActor, waitFor, type Actor } from "xstate";
+import { createCallModel } from "../actors/call-model.actor.js";
+import { agentMachine } from "../machines/agent.machine.js";
+import {
+  agentTaskSchema,
+  decodeJson,
+  encodeJson,
+  NeuroflowError,
+  parseSubject,
+  subjects,
+  type AgentStatusChanged,
+  type TaskAck,
+} from "../protocol/index.js";
+import type { ProviderRegistry } from "../providers/provider.js";
+import { statusEvents, type AgentSnapshot } from "./status-events.js";
+
+export interface AgentHostDeps {
+  nc: NatsConnection;
+  workerId: string;
+  providers: ProviderRegistry;
+  logger: Logger;
+  /** Injected clock (ms since epoch). */
+  now?: () => number;
+}
+
+/** Queue group shared by all runtime workers: each task goes to exactly one of them. */
+export const RUNTIME_QUEUE = "nf-runtime";
+
+interface HostedAgent {
+  actor: Actor<typeof agentMachine>;
+  startedAt: Map<string, Date>;
+}
+
+/**
+ * Hosts agent actors in one worker process: takes tasks from `nf.*.agent.*.task`, validates
+ * them, replies with a TaskAck (or a typed error), feeds them to the agent's actor (created on
+ * first task) and publishes every status change the actor goes through.
+ *
+ * Lifecycle: `start()`, then `stop()` stops taking tasks, waits for in-flight work (up to
+ * `graceMs`), and stops the actors. A malformed task is answered with INVALID_SUBJECT /
+ * INVALID_MESSAGE and logged; it never affects other agents or the worker.
+ */
+export class AgentHost {
+  readonly #deps: AgentHostDeps;
+  readonly #agents = new Map<string, HostedAgent>();
+  readonly #now: () => number;
+  #subscription: Subscription | undefined;
+
+  constructor(deps: AgentHostDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  /** Number of agent actors currently hosted. */
+  get size(): number {
+    return this.#agents.size;
+  }
+
+  start(): void {
+    if (this.#subscription) return;
+    this.#subscription = this.#deps.nc.subscribe(subjects.anyAgentTask, {
+      queue: RUNTIME_QUEUE,
+      callback: (error, msg) => {
+        if (error) {
+          this.#deps.logger.error({ err: error }, "task subscription failed");
+          return;
+        }
+        this.#onTask(msg);
+      },
+    });
+    this.#deps.logger.info({ subject: subjects.anyAgentTask, queue: RUNTIME_QUEUE }, "taking agent tasks");
+  }
+
+  async stop(graceMs = 10_000): Promise<void> {
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    if (subscription) await subscription.drain();
+    const settle = [...this.#agents.values()].map(({ actor }) =>
+      waitFor(actor, (snapshot) => !snapshot.matches("working"), { timeout: graceMs }).catch(() => undefined),
+    );
+    await Promise.all(settle);
+    for (const { actor } of this.#agents.values()) actor.stop();
+    this.#agents.clear();
+  }
+
+  #onTask(msg: Msg): void {
+    let ack: TaskAck;
+    try {
+      const target = parseSubject(msg.subject);
+      if (target.kind !== "agent.task") throw new NeuroflowError("INVALID_SUBJECT", `not a task subject: ${msg.subject}`);
+      const task = decodeJson(agentTaskSchema, msg.data, "agent task");
+      if (task.orgId !== target.orgId || task.agentId !== target.agentId) {
+        throw new NeuroflowError("INVALID_MESSAGE", "task orgId/agentId do not match its subject");
+      }
+      this.#agent(task.orgId, task.agentId).actor.send({ type: "task.received", task });
+      ack = { ok: true, executionId: task.executionId, workerId: this.#deps.workerId };
+    } catch (error) {
+      const wire = NeuroflowError.toWire(error);
+      this.#deps.logger.warn({ subject: msg.subject, error: wire }, "rejected a task message");
+      if (!(error instanceof NeuroflowError)) this.#deps.logger.error({ err: error }, "unexpected error handling a task");
+      ack = { ok: false, error: wire };
+    }
+    if (msg.reply) msg.respond(encodeJson(ack));
+  }
+
+  #agent(orgId: string, agentId: string): HostedAgent {
+    const existing = this.#agents.get(agentId);
+    if (existing) return existing;
+    const logger = this.#deps.logger.child({ orgId, agentId });
+    const actor = createActor(
+      agentMachine.provide({ actors: { callModel: createCallModel({ providers: this.#deps.providers }) } }),
+      { input: { orgId, agentId } },
+    );
+    const hosted: HostedAgent = { actor, startedAt: new Map() };
+    let prev: AgentSnapshot | undefined;
+    actor.subscribe({
+      next: (snapshot) => {
+        const now = new Date(this.#now());
+        const events = statusEvents(prev, snapshot, {
+          workerId: this.#deps.workerId,
+          now,
+          startedAt: (id) => hosted.startedAt.get(id),
+        });
+        prev = snapshot;
+        for (const event of events) this.#publish(event, hosted, logger);
+      },
+      error: (error) => logger.error({ err: error }, "agent actor crashed"),
+    });
+    this.#agents.set(agentId, hosted);
+    actor.start();
+    return hosted;
+  }
+
+  #publish(event: AgentStatusChanged, hosted: HostedAgent, logger: Logger): void {
+    const execution = event.execution;
+    if (execution?.status === "RUNNING") hosted.startedAt.set(execution.executionId, new Date(execution.startedAt));
+    else if (execution) hosted.startedAt.delete(execution.executionId);
+    if (execution?.status === "FAILED") logger.warn({ executionId: execution.executionId, error: execution.error }, "task failed");
+    logger.debug({ status: event.status, execution: execution?.status }, "status changed");
+    this.#deps.nc.publish(subjects.agentStatus(event.orgId, event.agentId), encodeJson(event));
+  }
+}
