@@ -13,7 +13,13 @@ export async function openOrm(databaseUrl: string, logger: Logger): Promise<Mikr
       logger: (message) => logger.debug({ component: "orm" }, message),
     }),
   );
-  const applied = await orm.getMigrator().up();
+  const applied = await orm
+    .getMigrator()
+    .up()
+    .catch(async (error: unknown) => {
+      await orm.close();
+      throw error;
+    });
   if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.name) }, "migrations applied");
   return orm;
 }

@@ -5,7 +5,7 @@ import { hashPassword } from "../auth/password.js";
 
 export interface AgentSeed {
   name: string;
-  description: string;
+  description: string | null;
   personality: Personality;
   modelConfig: ModelConfig;
   capabilities: string[];

@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface RuntimeWorker {
+  readonly process: ChildProcess;
+  /** Everything the worker logged (JSON lines), for assertions on what it reported. */
+  readonly output: () => string;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts `runtime/main.ts` as a real child process, as `npm start` and docker-compose do, and
+ * resolves once it logs that it is ready.
+ */
+export async function startRuntimeWorker(options: {
+  natsUrl: string;
+  workerId: string;
+  env?: Record<string, string>;
+}): Promise<RuntimeWorker> {
+  const child = spawn(process.execPath, ["--import", "tsx", "runtime/main.ts"], {
+    cwd: root,
+    env: { ...process.env, NATS_URL: options.natsUrl, WORKER_ID: options.workerId, LOG_LEVEL: "info", LOG_PRETTY: "false", ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.setEncoding("utf8");
+  child.stderr?.setEncoding("utf8");
+  child.stdout?.on("data", (chunk: string) => (output += chunk));
+  child.stderr?.on("data", (chunk: string) => (output += chunk));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`runtime worker did not start in 30 s:\n${output}`)), 30_000);
+    const check = () => {
+      if (output.includes("runtime worker ready")) {
+        clearTimeout(timer);
+        child.stdout?.off("data", check);
+        resolve();
+      }
+    };
+    child.stdout?.on("data", check);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`runtime worker exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    process: child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
