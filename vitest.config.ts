@@ -9,6 +9,8 @@ export default defineConfig({
   test: {
     reporters: ["default", "json"],
     outputFile: { json: "test-results/vitest.json" },
+    // Two cores on CI: the services are shared, so more forks only contend.
+    maxWorkers: 2,
     projects: [
       {
         test: {
@@ -18,8 +20,6 @@ export default defineConfig({
           globalSetup: ["test/global-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 120_000,
-          // Two cores on CI: the services are shared, so more forks only contend.
-          maxWorkers: 2,
         },
       },
       "console/vitest.config.ts",
