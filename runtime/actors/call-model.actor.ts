@@ -26,6 +26,7 @@ export function createCallModel(deps: { providers: ProviderRegistry }) {
       messages: [{ role: "user", content: prompt }],
       temperature: agent.modelConfig.temperature,
       maxTokens: agent.modelConfig.maxTokens,
+      simulated: agent.modelConfig.simulated,
       signal,
     });
     return { text: response.text, usage: response.usage, provider: provider.name, model: response.model };

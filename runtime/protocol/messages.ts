@@ -12,6 +12,15 @@ export const modelConfigSchema = z.object({
   model: z.string().min(1).max(200),
   temperature: z.number().min(0).max(2).optional(),
   maxTokens: z.int().positive().max(200_000).optional(),
+  /** Options of the offline simulated provider; the other providers ignore them. */
+  simulated: z
+    .object({
+      /** Thinking time per call, overriding the worker's SIMULATED_LATENCY_MS. */
+      latencyMs: z.int().min(0).max(600_000).optional(),
+      /** Seed of this agent's deterministic answers, overriding the worker's. */
+      seed: z.int().optional(),
+    })
+    .optional(),
 });
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 

@@ -11,6 +11,8 @@ export interface ModelRequest {
   messages: ChatMessage[];
   temperature?: number;
   maxTokens?: number;
+  /** Per-agent options of the simulated provider (ModelConfig.simulated); others ignore them. */
+  simulated?: { latencyMs?: number; seed?: number };
   /** Aborts the call (task cancelled, actor stopped). */
   signal?: AbortSignal;
 }

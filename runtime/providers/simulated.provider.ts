@@ -61,8 +61,8 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
     name: "simulated",
     async complete(request: ModelRequest): Promise<ModelResponse> {
       const prompt = request.messages.at(-1)?.content ?? "";
-      await sleep(latencyMs, request.signal);
-      const hash = fnv1a(`${request.system}\n${prompt}`, seed);
+      await sleep(request.simulated?.latencyMs ?? latencyMs, request.signal);
+      const hash = fnv1a(`${request.system}\n${prompt}`, request.simulated?.seed ?? seed);
       const opening = openings[hash % openings.length] ?? openings[0];
       const summary = prompt.length > 120 ? `${prompt.slice(0, 117)}...` : prompt;
       let text = `${opening}: on "${summary}", I would start with the simplest option and verify it (#${(hash % 10_000).toString().padStart(4, "0")}).`;

@@ -39,6 +39,14 @@ describe("simulated provider", () => {
     await expect(provider.complete({ ...request, signal: controller.signal })).rejects.toThrow("aborted");
   });
 
+  it("takes latency and seed per request (per agent) over its defaults", async () => {
+    const waits: number[] = [];
+    const provider = createSimulatedProvider({ latencyMs: 250, seed: 1, sleep: async (ms) => void waits.push(ms) });
+    const own = await provider.complete({ ...request, simulated: { latencyMs: 5, seed: 99 } });
+    expect(waits).toEqual([5]);
+    expect(own).toEqual(await createSimulatedProvider({ seed: 99 }).complete(request));
+  });
+
   it("respects maxTokens", async () => {
     const response = await createSimulatedProvider().complete({ ...request, maxTokens: 5 });
     expect(response.usage.completionTokens).toBeLessThanOrEqual(5);
