@@ -6,7 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { DEMO_LOGIN } from "../control-plane/persistence/seed.js";
-import { ensureNatsServer, freePort, startNats, startPostgres, type RunningService } from "../test/support/services.js";
+import { ensureNatsServer, freePort, startNats, startPostgres, stopChild, type RunningService } from "../test/support/services.js";
 
 /**
  * The whole NeuroFlow Hub on one machine: nats-server (JetStream) and embedded Postgres with their
@@ -109,15 +109,6 @@ function startProcess(name: string, script: string, extraEnv: Record<string, str
   return child;
 }
 
-async function stopProcess(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((done) => child.once("exit", () => done()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
 async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -138,8 +129,8 @@ async function stop(code: number): Promise<never> {
   stopping = true;
   // Workers first (they finish in-flight tasks and publish their last status), then the control
   // plane (stores those events), then the servers.
-  await Promise.all(workers.map((worker) => stopProcess(worker, 15_000)));
-  if (controlPlane) await stopProcess(controlPlane, 15_000);
+  await Promise.all(workers.map((worker) => stopChild(worker, 15_000)));
+  if (controlPlane) await stopChild(controlPlane, 15_000);
   for (const service of services.reverse()) await service.stop().catch((error: unknown) => say(`stopping a service failed: ${String(error)}`));
   say(code === 0 ? "stopped; data kept in .neuroflow/ for the next start" : "stopped after an error");
   process.exit(code);

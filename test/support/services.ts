@@ -62,14 +62,15 @@ export function ensureNatsServer(say: Say): string {
   );
 }
 
-/** Waits for a child to exit, sending SIGTERM then SIGKILL after `graceMs`. */
-async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+/** Sends SIGTERM, then SIGKILL after `graceMs`, and resolves with the exit code once it exited. */
+export async function stopChild(child: ChildProcess, graceMs: number): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   child.kill("SIGTERM");
   const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-  await exited;
+  const code = await exited;
   clearTimeout(timer);
+  return code;
 }
 
 export interface NatsOptions {
@@ -110,7 +111,7 @@ export async function startNats(options: NatsOptions): Promise<RunningService & 
     url: `nats://127.0.0.1:${port}`,
     port,
     process: child,
-    stop: () => stopChild(child, 5_000),
+    stop: async () => void (await stopChild(child, 5_000)),
   };
 }
 
