@@ -2,7 +2,11 @@ import { z } from "zod";
 
 /** The control plane's environment, parsed once at start; a bad value fails fast with its name. */
 export const controlPlaneEnvSchema = z.object({
+  /** The owner's URL (migrations); requests run as `<db>_app` and `<db>_system` under row-level security. */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
+  /** Explicit role URLs, for databases where the control plane may not set role passwords. */
+  APP_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
+  SYSTEM_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
   NATS_URL: z.string().min(1),
   HOST: z.string().default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),

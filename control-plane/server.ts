@@ -1,4 +1,3 @@
-import type { MikroORM } from "@mikro-orm/postgresql";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
@@ -6,14 +5,14 @@ import { SessionTokens } from "./auth/session.js";
 import { StatusSubscriber } from "./bus/status-subscriber.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { buildHttpApp } from "./http/app.js";
-import { openOrm } from "./persistence/orm.js";
+import { Database } from "./persistence/database.js";
 import { seedDemo } from "./persistence/seed.js";
 import { WsRelay } from "./ws/relay.js";
 
 export interface ControlPlane {
   readonly url: string;
   readonly app: FastifyInstance;
-  readonly orm: MikroORM;
+  readonly db: Database;
   readonly nc: NatsConnection;
   readonly relay: WsRelay;
   /** Stops in order: no new requests or sockets, stored events flushed, NATS drained, ORM closed. */
@@ -26,25 +25,33 @@ export interface ControlPlane {
  * opened) when Postgres or NATS can't be reached.
  */
 export async function startControlPlane(config: ControlPlaneConfig, logger: Logger): Promise<ControlPlane> {
-  const orm = await openOrm(config.DATABASE_URL, logger);
+  const db = await Database.open(
+    {
+      databaseUrl: config.DATABASE_URL,
+      authSecret: config.AUTH_SECRET,
+      appDatabaseUrl: config.APP_DATABASE_URL,
+      systemDatabaseUrl: config.SYSTEM_DATABASE_URL,
+    },
+    logger,
+  );
   let nc: NatsConnection | undefined;
   try {
     if (config.SEED_DEMO) {
-      const seeded = await seedDemo(orm.em.fork({ clear: true }));
+      const seeded = await seedDemo(db);
       if (seeded.created) logger.info({ orgId: seeded.orgId }, "seeded the demo organization");
     }
     nc = await connect({ servers: config.NATS_URL, name: "neuroflow-control-plane", maxReconnectAttempts: -1 });
     const tokens = new SessionTokens(config.AUTH_SECRET);
     const app = await buildHttpApp(
-      { orm, nc, tokens, logger, taskAckTimeoutMs: config.TASK_ACK_TIMEOUT_MS },
+      { db, nc, tokens, logger, taskAckTimeoutMs: config.TASK_ACK_TIMEOUT_MS },
       { consoleDir: config.CONSOLE_DIR },
     );
-    const relay = new WsRelay({ server: app.server, orm, tokens, logger: logger.child({ component: "ws" }) });
+    const relay = new WsRelay({ server: app.server, db, tokens, logger: logger.child({ component: "ws" }) });
     // app.close() waits for open sockets: close the relay's first.
     app.addHook("preClose", async () => relay.close());
     const subscriber = new StatusSubscriber({
       nc,
-      orm,
+      db,
       logger: logger.child({ component: "status" }),
       relay: (event) => relay.broadcast(event.orgId, event),
     });
@@ -55,19 +62,19 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
     return {
       url: `http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`,
       app,
-      orm,
+      db,
       nc: connection,
       relay,
       stop: async () => {
         await app.close();
         await subscriber.stop();
         await connection.drain();
-        await orm.close();
+        await db.close();
       },
     };
   } catch (error) {
     await nc?.close();
-    await orm.close();
+    await db.close();
     throw error;
   }
 }

@@ -4,6 +4,7 @@ import { AiAgent } from "./ai-agent.entity.js";
 import { executionStatuses } from "./enums.js";
 import { Organization } from "./organization.entity.js";
 import { timestamps, uuidPrimaryKey } from "./timestamps.js";
+import { WorkflowExecution } from "./workflow-execution.entity.js";
 
 /**
  * One task given to one agent. The row exists (PENDING) before the task is published, so the
@@ -21,6 +22,8 @@ export const AgentExecution = defineEntity({
     id: uuidPrimaryKey(),
     organization: () => p.manyToOne(Organization).deleteRule("cascade").index(),
     agent: () => p.manyToOne(AiAgent).deleteRule("cascade").index(),
+    /** The workflow run this task belongs to; kept (set null) when that run is deleted. */
+    workflowExecution: () => p.manyToOne(WorkflowExecution).nullable().deleteRule("set null").index(),
     /** The task description as given. */
     task: p.text(),
     status: p.enum([...executionStatuses]).default("PENDING").index(),

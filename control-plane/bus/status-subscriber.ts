@@ -1,4 +1,3 @@
-import type { MikroORM } from "@mikro-orm/postgresql";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import {
@@ -9,6 +8,7 @@ import {
   subjects,
   type AgentStatusChanged,
 } from "../../runtime/protocol/index.js";
+import type { Database } from "../persistence/database.js";
 import { applyStatusEvent } from "../persistence/execution-ledger.js";
 
 /**
@@ -20,7 +20,7 @@ export class StatusSubscriber {
   readonly #subscription: Subscription;
   readonly #done: Promise<void>;
 
-  constructor(deps: { nc: NatsConnection; orm: MikroORM; logger: Logger; relay: (event: AgentStatusChanged) => void }) {
+  constructor(deps: { nc: NatsConnection; db: Database; logger: Logger; relay: (event: AgentStatusChanged) => void }) {
     const subscription = deps.nc.subscribe(subjects.anyAgentStatus);
     this.#subscription = subscription;
     this.#done = (async () => {
@@ -31,7 +31,7 @@ export class StatusSubscriber {
           if (target.orgId !== event.orgId || target.agentId !== event.agentId) {
             throw new NeuroflowError("INVALID_MESSAGE", "status event does not match its subject");
           }
-          await applyStatusEvent(deps.orm.em.fork({ clear: true }), event);
+          await deps.db.asSystem(event.orgId, (em) => applyStatusEvent(em, event));
           deps.relay(event);
         } catch (error) {
           const wire = NeuroflowError.toWire(error);

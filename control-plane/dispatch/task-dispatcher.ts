@@ -9,7 +9,6 @@ import {
   subjects,
   taskAckSchema,
   type AgentTask,
-  type WireError,
 } from "../../runtime/protocol/index.js";
 
 export interface DispatchDeps {
@@ -18,42 +17,44 @@ export interface DispatchDeps {
   ackTimeoutMs: number;
 }
 
+/** Runs `work` as one committed unit of work in the caller's org (see Database.asUser). */
+export type OrgScope = <T>(work: (em: EntityManager) => Promise<T>) => Promise<T>;
+
 /**
  * Gives a task to an agent. The execution row is committed (PENDING) before the task is
- * published, so the database is the ledger of work; the runtime worker's ack confirms delivery.
- * When no worker answers, the execution is marked FAILED and UNAVAILABLE is thrown; a worker's
- * typed rejection is marked FAILED and rethrown with its code.
+ * published, so the database is the ledger of work and a status event can never arrive for a row
+ * that isn't there yet; the runtime worker's ack confirms delivery. When no worker answers, the
+ * execution is marked FAILED and UNAVAILABLE is thrown; a worker's typed rejection is marked
+ * FAILED and rethrown with its code. `loadAgent` throws NOT_FOUND for an agent the caller can't see.
  */
 export async function dispatchTask(
   deps: DispatchDeps,
-  em: EntityManager,
-  agent: IAiAgent,
+  scope: OrgScope,
+  loadAgent: (em: EntityManager) => Promise<IAiAgent>,
   prompt: string,
 ): Promise<IAgentExecution> {
-  if (!agent.isActive) throw new NeuroflowError("CONFLICT", "this agent is deactivated");
-  const execution = em.create(AgentExecution, {
-    organization: agent.organization,
-    agent,
-    task: prompt,
-    status: "PENDING",
-    input: { prompt },
+  const { execution, task } = await scope(async (em) => {
+    const agent = await loadAgent(em);
+    if (!agent.isActive) throw new NeuroflowError("CONFLICT", "this agent is deactivated");
+    const execution = em.create(AgentExecution, {
+      organization: agent.organization,
+      agent,
+      task: prompt,
+      status: "PENDING",
+      input: { prompt },
+    });
+    await em.flush();
+    const task: AgentTask = {
+      type: "agent.task",
+      executionId: execution.id,
+      orgId: agent.organization.id,
+      agentId: agent.id,
+      prompt,
+      agent: { name: agent.name, personality: agent.personality, modelConfig: agent.modelConfig, capabilities: agent.capabilities },
+      submittedAt: execution.createdAt.toISOString(),
+    };
+    return { execution, task };
   });
-  await em.flush();
-
-  const task: AgentTask = {
-    type: "agent.task",
-    executionId: execution.id,
-    orgId: agent.organization.id,
-    agentId: agent.id,
-    prompt,
-    agent: {
-      name: agent.name,
-      personality: agent.personality,
-      modelConfig: agent.modelConfig,
-      capabilities: agent.capabilities,
-    },
-    submittedAt: execution.createdAt.toISOString(),
-  };
   const logger = deps.logger.child({ orgId: task.orgId, agentId: task.agentId, executionId: task.executionId });
 
   let failure: NeuroflowError | undefined;
@@ -71,18 +72,15 @@ export async function dispatchTask(
   }
   if (failure) {
     logger.warn({ error: failure.toWire() }, "task dispatch failed");
-    await markFailed(em, execution, failure.toWire());
+    const error = failure.toWire();
+    // Conditional: a status event may already have moved the row on.
+    await scope((em) =>
+      em.nativeUpdate(AgentExecution, { id: execution.id, status: "PENDING" }, { status: "FAILED", error, completedAt: new Date() }),
+    );
+    execution.status = "FAILED";
+    execution.error = error;
     throw failure;
   }
   logger.debug("task accepted by a runtime worker");
   return execution;
-}
-
-async function markFailed(em: EntityManager, execution: IAgentExecution, error: WireError): Promise<void> {
-  // Conditional: a status event may already have moved the row on.
-  await em.nativeUpdate(
-    AgentExecution,
-    { id: execution.id, status: "PENDING" },
-    { status: "FAILED", error, completedAt: new Date() },
-  );
 }

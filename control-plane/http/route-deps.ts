@@ -1,11 +1,11 @@
-import type { MikroORM } from "@mikro-orm/postgresql";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { SessionTokens } from "../auth/session.js";
+import type { Database } from "../persistence/database.js";
 
-/** What HTTP routes need; each route forks its own EntityManager (`fork({ clear: true })`). */
+/** What HTTP routes need. Every database access goes through `db.asUser` / `db.asSystem`. */
 export interface RouteDeps {
-  orm: MikroORM;
+  db: Database;
   nc: NatsConnection;
   tokens: SessionTokens;
   logger: Logger;

@@ -1,7 +1,8 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
+import { randomUUID } from "node:crypto";
 import { AiAgent, Membership, Organization, User, type IAiAgent, type MembershipRole } from "../../entities/index.js";
 import type { ModelConfig, Personality } from "../../runtime/protocol/index.js";
 import { hashPassword } from "../auth/password.js";
+import type { Database } from "./database.js";
 
 export interface AgentSeed {
   name: string;
@@ -31,30 +32,32 @@ export interface SeededOrg {
 }
 
 /**
- * Creates an organization with one user (as `role`) and the given agents, in one flush.
- * Tests use it to give each test its own organization.
+ * Creates an organization with one user (as `role`) and the given agents, in one transaction of
+ * the system role scoped to the new org (its id is chosen first so row-level security admits the
+ * rows). Tests use it to give each test its own organization.
  */
 export async function createOrganization(
-  em: EntityManager,
+  db: Database,
   spec: { name: string; slug: string; user: { email: string; name: string; password: string }; role?: MembershipRole; agents: AgentSeed[] },
 ): Promise<SeededOrg> {
-  const organization = em.create(Organization, { name: spec.name, slug: spec.slug });
-  const user =
-    (await em.findOne(User, { email: spec.user.email })) ??
-    em.create(User, { email: spec.user.email, name: spec.user.name, passwordHash: await hashPassword(spec.user.password) });
-  em.create(Membership, { organization, user, role: spec.role ?? "OWNER" });
-  const agents = spec.agents.map((agent) =>
-    em.create(AiAgent, { organization, createdBy: user, ...agent, memory: {} }),
-  );
-  await em.flush();
-  return { orgId: organization.id, userId: user.id, agents };
+  const orgId = randomUUID();
+  const passwordHash = await hashPassword(spec.user.password);
+  return db.asSystem(orgId, async (em) => {
+    const organization = em.create(Organization, { id: orgId, name: spec.name, slug: spec.slug });
+    const user =
+      (await em.findOne(User, { email: spec.user.email })) ?? em.create(User, { email: spec.user.email, name: spec.user.name, passwordHash });
+    em.create(Membership, { organization, user, role: spec.role ?? "OWNER" });
+    const agents = spec.agents.map((agent) => em.create(AiAgent, { organization, createdBy: user, ...agent, memory: {} }));
+    await em.flush();
+    return { orgId, userId: user.id, agents };
+  });
 }
 
 /** Seeds the demo organization unless it exists. Idempotent: a restart keeps the data. */
-export async function seedDemo(em: EntityManager): Promise<{ created: boolean; orgId: string }> {
-  const existing = await em.findOne(Organization, { slug: "demo" });
+export async function seedDemo(db: Database): Promise<{ created: boolean; orgId: string }> {
+  const existing = await db.asSystem(null, (em) => em.findOne(Organization, { slug: "demo" }));
   if (existing) return { created: false, orgId: existing.id };
-  const seeded = await createOrganization(em, {
+  const seeded = await createOrganization(db, {
     name: "Demo Organization",
     slug: "demo",
     user: { email: DEMO_LOGIN.email, name: "Demo User", password: DEMO_LOGIN.password },

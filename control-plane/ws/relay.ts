@@ -1,16 +1,16 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import type { MikroORM } from "@mikro-orm/postgresql";
 import type { Logger } from "pino";
 import { WebSocketServer, type WebSocket } from "ws";
 import { authenticate, requireOrgRole } from "../auth/access.js";
 import type { SessionTokens } from "../auth/session.js";
-import { clientFrameSchema, NeuroflowError, WS_CLOSE, type ServerFrame } from "../../runtime/protocol/index.js";
+import type { Database } from "../persistence/database.js";
+import { clientFrameSchema, NeuroflowError, orgIdSchema, WS_CLOSE, type ServerFrame } from "../../runtime/protocol/index.js";
 import { httpStatusOf } from "../http/error-table.js";
 
 export interface WsRelayDeps {
   server: Server;
-  orm: MikroORM;
+  db: Database;
   tokens: SessionTokens;
   logger: Logger;
   /** How often dead peers are looked for; a peer that missed one ping is terminated. */
@@ -76,9 +76,9 @@ export class WsRelay {
         throw new NeuroflowError("FORBIDDEN", "cross-origin WebSocket refused");
       }
       const orgId = url.searchParams.get("orgId") ?? "";
-      const em = this.#deps.orm.em.fork({ clear: true });
       const userId = await authenticate(this.#deps.tokens, request.headers);
-      await requireOrgRole(em, userId, orgId, "VIEWER");
+      if (!orgIdSchema.safeParse(orgId).success) throw new NeuroflowError("NOT_FOUND", "organization not found");
+      await this.#deps.db.asUser({ userId, orgId }, (em) => requireOrgRole(em, userId, orgId, "VIEWER"));
       this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, orgId, userId));
     } catch (error) {
       const code = error instanceof NeuroflowError ? error.code : "INTERNAL";

@@ -73,7 +73,7 @@ describe("console in Chromium", () => {
     expect(timeline.slice(-2)).toEqual(["BUSY", "IDLE"]);
 
     // What the page showed is what was stored.
-    const [row] = await cp.orm.em.fork().find(AgentExecution, { agent: agent.id });
+    const [row] = await cp.db.asSystem(org.orgId, (em) => em.find(AgentExecution, { agent: agent.id }));
     expect(row).toMatchObject({ status: "COMPLETED", task: "Summarise the causes of the 1929 crash" });
     expect(answer).toContain(String(row!.output?.["text"]).slice(0, 40));
 

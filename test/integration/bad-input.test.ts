@@ -47,7 +47,7 @@ describe("bad input gets a clear error and loses no data", () => {
       expect(viaOtherOrg).toEqual({ status: 404, body: { error: { code: "NOT_FOUND", message: "organization not found" } } });
       const list = await api(cp.url, `/api/orgs/${other.orgId}/agents`, { cookie });
       expect(list.status).toBe(404);
-      const executions = await cp.orm.em.fork().count(AgentExecution, { agent: foreignAgent });
+      const executions = await cp.db.asSystem(other.orgId, (em) => em.count(AgentExecution, { agent: foreignAgent }));
       expect(executions).toBe(0);
     });
 

@@ -60,7 +60,7 @@ describe("runtime worker process on its own NATS", () => {
   it("answers 503 UNAVAILABLE when no worker takes the task, and records the execution as FAILED", async () => {
     const response = await api(cp.url, `/api/orgs/${org.orgId}/agents/${org.agents[0]!.id}/tasks`, { cookie, body: { prompt: "anyone?" } });
     expect(response).toMatchObject({ status: 503, body: { error: { code: "UNAVAILABLE" } } });
-    const rows = await cp.orm.em.fork().find(AgentExecution, { agent: org.agents[0]!.id });
+    const rows = await cp.db.asSystem(org.orgId, (em) => em.find(AgentExecution, { agent: org.agents[0]!.id }));
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status: "FAILED", task: "anyone?", error: { code: "UNAVAILABLE", retryable: true } });
   });
@@ -101,7 +101,7 @@ describe("runtime worker process on its own NATS", () => {
     expect(response.status).toBe(202);
     const id = (response.body as { execution: { id: string } }).execution.id;
     await eventually(async () => {
-      const row = await cp.orm.em.fork().findOne(AgentExecution, { id });
+      const row = await cp.db.asSystem(org.orgId, (em) => em.findOne(AgentExecution, { id }));
       return row?.status === "COMPLETED" ? row : undefined;
     }, 10_000, "completed execution");
     expect(await worker!.stop()).toBe(0);

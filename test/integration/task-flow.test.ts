@@ -65,7 +65,7 @@ describe("a task end to end: HTTP → NATS → runtime worker process → Postgr
         duration: done.execution?.durationMs,
       });
 
-      const row = await cp.orm.em.fork().findOneOrFail(AiAgent, { id: agent.id });
+      const row = await cp.db.asSystem(org.orgId, (em) => em.findOneOrFail(AiAgent, { id: agent.id }));
       expect(row).toMatchObject({ status: "IDLE", totalExecutions: 1, successRate: 1 });
       expect(row.avgResponseTime).toBe(done.execution?.durationMs);
       expect(row.lastActiveAt).toBeInstanceOf(Date);
@@ -83,7 +83,7 @@ describe("a task end to end: HTTP → NATS → runtime worker process → Postgr
       ids.push(executionViewSchema.parse((response.body as { execution: unknown }).execution).id);
     }
     const rows = await eventually(async () => {
-      const found = await cp.orm.em.fork().find(AgentExecution, { id: { $in: ids } }, { orderBy: { completedAt: "asc" } });
+      const found = await cp.db.asSystem(org.orgId, (em) => em.find(AgentExecution, { id: { $in: ids } }, { orderBy: { completedAt: "asc" } }));
       return found.every((row) => row.status === "COMPLETED") ? found : undefined;
     }, 15_000, "three completed executions");
     expect(rows.map((row) => row.task)).toEqual(["step 1", "step 2", "step 3"]);
@@ -111,7 +111,7 @@ describe("a task end to end: HTTP → NATS → runtime worker process → Postgr
         output: null,
         error: { code: "PROVIDER_ERROR" },
       });
-      const row = await cp.orm.em.fork().findOneOrFail(AiAgent, { id: agent.id });
+      const row = await cp.db.asSystem(org.orgId, (em) => em.findOneOrFail(AiAgent, { id: agent.id }));
       expect(row).toMatchObject({ status: "ERROR", totalExecutions: 1, successRate: 0 });
 
       // Still takes tasks (and fails them the same way) — the worker and the agent are fine.

@@ -37,7 +37,7 @@ export async function createTestOrg(
   const id = randomUUID().slice(0, 8);
   const email = `user-${id}@test.neuroflow.dev`;
   const password = `pw-${randomUUID()}`;
-  const seeded = await createOrganization(controlPlane.orm.em.fork({ clear: true }), {
+  const seeded = await createOrganization(controlPlane.db, {
     name: `Test org ${id}`,
     slug: `test-${id}`,
     user: { email, name: `User ${id}`, password },

@@ -6,15 +6,16 @@ import { verifyPassword } from "../../auth/password.js";
 import { SessionTokens } from "../../auth/session.js";
 import type { RouteDeps } from "../route-deps.js";
 
-async function sessionView(deps: RouteDeps, userId: string): Promise<SessionView> {
-  const em = deps.orm.em.fork({ clear: true });
-  const user = await em.findOne(User, { id: userId });
-  if (!user) throw new NeuroflowError("UNAUTHENTICATED", "this account no longer exists");
-  const memberships = await em.find(Membership, { user }, { populate: ["organization"], orderBy: { createdAt: "asc" } });
-  return {
-    user: { id: user.id, email: user.email, name: user.name },
-    memberships: memberships.map((m) => ({ orgId: m.organization.id, orgName: m.organization.name, role: m.role })),
-  };
+function sessionView(deps: RouteDeps, userId: string): Promise<SessionView> {
+  return deps.db.asUser({ userId }, async (em) => {
+    const user = await em.findOne(User, { id: userId });
+    if (!user) throw new NeuroflowError("UNAUTHENTICATED", "this account no longer exists");
+    const memberships = await em.find(Membership, { user }, { populate: ["organization"], orderBy: { createdAt: "asc" } });
+    return {
+      user: { id: user.id, email: user.email, name: user.name },
+      memberships: memberships.map((m) => ({ orgId: m.organization.id, orgName: m.organization.name, role: m.role })),
+    };
+  });
 }
 
 /** Email + password login (argon2), the session cookie, and who am I. */
@@ -24,8 +25,8 @@ export function authRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
       "/api/auth/login",
       { schema: { body: loginBodySchema, response: { 200: sessionViewSchema } } },
       async (request, reply) => {
-        const em = deps.orm.em.fork({ clear: true });
-        const user = await em.findOne(User, { email: request.body.email.toLowerCase() });
+        // Who is logging in is not known yet: the lookup by email is the system's.
+        const user = await deps.db.asSystem(null, (em) => em.findOne(User, { email: request.body.email.toLowerCase() }));
         // Verify against a hash even for unknown emails would equalise timing; argon2 dominates either way.
         if (!user || !(await verifyPassword(user.passwordHash, request.body.password))) {
           throw new NeuroflowError("UNAUTHENTICATED", "wrong email or password");

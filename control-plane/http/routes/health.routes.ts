@@ -5,12 +5,7 @@ import type { RouteDeps } from "../route-deps.js";
 export function healthRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get("/healthz", async (_request, reply) => {
-      const database = await deps.orm.em
-        .fork()
-        .getConnection()
-        .execute("select 1")
-        .then(() => "ok" as const)
-        .catch(() => "down" as const);
+      const database = (await deps.db.healthy()) ? "ok" : "down";
       const nats = deps.nc.isClosed() ? "down" : "ok";
       const ok = database === "ok" && nats === "ok";
       return reply.status(ok ? 200 : 503).send({ status: ok ? "ok" : "degraded", database, nats });
