@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +15,8 @@ declare module "vitest" {
     natsUrl: string;
     databaseUrl: string;
     consoleDir: string;
+    /** One AUTH_SECRET for every control plane of the run: the database role passwords derive from it. */
+    authSecret: string;
   }
 }
 
@@ -52,6 +55,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide("natsUrl", nats.url);
     project.provide("databaseUrl", pg.url);
     project.provide("consoleDir", join(root, "console", "dist"));
+    project.provide("authSecret", `test-secret-${randomUUID()}`);
   } catch (error) {
     await teardown();
     throw error;

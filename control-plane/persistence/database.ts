@@ -31,10 +31,12 @@ function rolePassword(authSecret: string, role: string): string {
   return createHmac("sha256", authSecret).update(`neuroflow-db-role:${role}`).digest("hex");
 }
 
-function roleUrl(databaseUrl: string, role: string, password: string): string {
+/** The URL a role logs in with when its password is derived from `authSecret` (what `open` sets). */
+export function derivedRoleUrl(databaseUrl: string, authSecret: string, kind: "app" | "system"): string {
+  const role = roleName(databaseUrl, kind);
   const url = new URL(databaseUrl);
   url.username = encodeURIComponent(role);
-  url.password = encodeURIComponent(password);
+  url.password = encodeURIComponent(rolePassword(authSecret, role));
   return url.toString();
 }
 
@@ -66,13 +68,14 @@ export class Database {
         }
         const role = roleName(config.databaseUrl, kind);
         const password = rolePassword(config.authSecret, role);
+        // Every replica derives the same password from the shared AUTH_SECRET, so setting it again is harmless.
         const [statement] = await owner.em.execute<Array<{ sql: string }>>(
           "select format('alter role %I with login password %L', ?::text, ?::text) as sql",
           [role, password],
         );
         if (!statement) throw new Error(`could not prepare the password of role ${role}`);
         await owner.em.execute(statement.sql);
-        urls[kind] = roleUrl(config.databaseUrl, role, password);
+        urls[kind] = derivedRoleUrl(config.databaseUrl, config.authSecret, kind);
       }
     } finally {
       await owner.close();

@@ -16,7 +16,7 @@ export async function startTestControlPlane(overrides: Record<string, string> = 
     NATS_URL: inject("natsUrl"),
     HOST: "127.0.0.1",
     PORT: "0",
-    AUTH_SECRET: `test-secret-${randomUUID()}`,
+    AUTH_SECRET: inject("authSecret"),
     CONSOLE_DIR: inject("consoleDir"),
     TASK_ACK_TIMEOUT_MS: "2000",
     ...overrides,
