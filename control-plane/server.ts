@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { OrgGate } from "./auth/org-gate.js";
 import { SessionTokens } from "./auth/session.js";
 import { StatusSubscriber } from "./bus/status-subscriber.js";
 import type { ControlPlaneConfig } from "./config.js";
@@ -42,11 +43,12 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
     }
     nc = await connect({ servers: config.NATS_URL, name: "neuroflow-control-plane", maxReconnectAttempts: -1 });
     const tokens = new SessionTokens(config.AUTH_SECRET);
+    const gate = new OrgGate({ db, tokens });
     const app = await buildHttpApp(
-      { db, nc, tokens, logger, taskAckTimeoutMs: config.TASK_ACK_TIMEOUT_MS },
+      { db, nc, tokens, gate, logger, taskAckTimeoutMs: config.TASK_ACK_TIMEOUT_MS },
       { consoleDir: config.CONSOLE_DIR },
     );
-    const relay = new WsRelay({ server: app.server, db, tokens, logger: logger.child({ component: "ws" }) });
+    const relay = new WsRelay({ server: app.server, gate, logger: logger.child({ component: "ws" }) });
     // app.close() waits for open sockets: close the relay's first.
     app.addHook("preClose", async () => relay.close());
     const subscriber = new StatusSubscriber({

@@ -1,7 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { Membership, type MembershipRole } from "../../entities/index.js";
 import { NeuroflowError, orgIdSchema } from "../../runtime/protocol/index.js";
-import { tokenFrom, type SessionTokens } from "./session.js";
 
 const rank: Record<MembershipRole, number> = { VIEWER: 0, MEMBER: 1, ADMIN: 2, OWNER: 3 };
 
@@ -9,16 +8,6 @@ export interface OrgAccess {
   userId: string;
   orgId: string;
   role: MembershipRole;
-}
-
-/** The user behind a request's credentials; throws UNAUTHENTICATED when there are none or they are bad. */
-export async function authenticate(
-  tokens: SessionTokens,
-  headers: { authorization?: string | undefined; cookie?: string | undefined },
-): Promise<string> {
-  const token = tokenFrom(headers);
-  if (!token) throw new NeuroflowError("UNAUTHENTICATED", "no credentials: log in first");
-  return (await tokens.verify(token)).userId;
 }
 
 /**

@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { installErrorHandling } from "./errors.js";
 import type { RouteDeps } from "./route-deps.js";
+import { agentExecutionRoutes } from "./routes/agent-executions.routes.js";
 import { agentRoutes } from "./routes/agents.routes.js";
 import { authRoutes } from "./routes/auth.routes.js";
 import { healthRoutes } from "./routes/health.routes.js";
@@ -28,6 +29,7 @@ export async function buildHttpApp(deps: RouteDeps, options: { consoleDir?: stri
 
   await app.register(authRoutes(deps));
   await app.register(agentRoutes(deps));
+  await app.register(agentExecutionRoutes(deps));
   await app.register(healthRoutes(deps));
 
   const consoleDir = options.consoleDir;

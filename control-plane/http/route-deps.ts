@@ -1,5 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import type { OrgGate } from "../auth/org-gate.js";
 import type { SessionTokens } from "../auth/session.js";
 import type { Database } from "../persistence/database.js";
 
@@ -8,6 +9,8 @@ export interface RouteDeps {
   db: Database;
   nc: NatsConnection;
   tokens: SessionTokens;
+  /** Authentication + org membership + role + the unit of work, for every org-scoped route. */
+  gate: OrgGate;
   logger: Logger;
   taskAckTimeoutMs: number;
 }

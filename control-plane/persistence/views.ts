@@ -12,6 +12,7 @@ export function agentView(agent: IAiAgent): AgentView {
     personality: agent.personality,
     modelConfig: agent.modelConfig,
     capabilities: agent.capabilities,
+    isActive: agent.isActive,
     totalExecutions: agent.totalExecutions,
     successRate: agent.successRate,
     avgResponseTime: agent.avgResponseTime,

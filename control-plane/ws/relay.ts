@@ -2,16 +2,13 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocketServer, type WebSocket } from "ws";
-import { authenticate, requireOrgRole } from "../auth/access.js";
-import type { SessionTokens } from "../auth/session.js";
-import type { Database } from "../persistence/database.js";
-import { clientFrameSchema, NeuroflowError, orgIdSchema, WS_CLOSE, type ServerFrame } from "../../runtime/protocol/index.js";
+import type { OrgGate } from "../auth/org-gate.js";
+import { clientFrameSchema, NeuroflowError, WS_CLOSE, type ServerFrame } from "../../runtime/protocol/index.js";
 import { httpStatusOf } from "../http/error-table.js";
 
 export interface WsRelayDeps {
   server: Server;
-  db: Database;
-  tokens: SessionTokens;
+  gate: OrgGate;
   logger: Logger;
   /** How often dead peers are looked for; a peer that missed one ping is terminated. */
   heartbeatMs?: number;
@@ -26,8 +23,8 @@ interface Client {
 }
 
 /**
- * The console's live feed: `/ws?orgId=…`. Authenticated during the HTTP upgrade (session cookie
- * or `Authorization: Bearer`), refused there with 401/404 before any WebSocket exists; each
+ * The console's live feed: `/ws?orgId=…`. Authenticated during the HTTP upgrade (session cookie,
+ * `Authorization: Bearer` session token or API key), refused there with 401/404 before any WebSocket exists; each
  * connection is scoped to one organization and only receives that org's frames.
  */
 export class WsRelay {
@@ -76,9 +73,7 @@ export class WsRelay {
         throw new NeuroflowError("FORBIDDEN", "cross-origin WebSocket refused");
       }
       const orgId = url.searchParams.get("orgId") ?? "";
-      const userId = await authenticate(this.#deps.tokens, request.headers);
-      if (!orgIdSchema.safeParse(orgId).success) throw new NeuroflowError("NOT_FOUND", "organization not found");
-      await this.#deps.db.asUser({ userId, orgId }, (em) => requireOrgRole(em, userId, orgId, "VIEWER"));
+      const { userId } = await this.#deps.gate.run(request.headers, orgId, "VIEWER", async (_em, access) => access);
       this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, orgId, userId));
     } catch (error) {
       const code = error instanceof NeuroflowError ? error.code : "INTERNAL";

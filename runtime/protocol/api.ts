@@ -37,6 +37,7 @@ export const agentViewSchema = z.object({
   personality: personalitySchema,
   modelConfig: modelConfigSchema,
   capabilities: z.array(z.string()),
+  isActive: z.boolean(),
   totalExecutions: z.int(),
   successRate: z.number(),
   avgResponseTime: z.number(),
@@ -63,6 +64,33 @@ export const executionViewSchema = z.object({
   completedAt: z.iso.datetime().nullable(),
 });
 export type ExecutionView = z.infer<typeof executionViewSchema>;
+
+/** Writable fields of an agent. `status` and the metrics are the runtime's, not the caller's. */
+export const createAgentBodySchema = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(2_000).nullable().optional(),
+  personality: personalitySchema.strict().default({}),
+  modelConfig: modelConfigSchema.strict(),
+  capabilities: z.array(z.string().trim().min(1).max(100)).max(100).default([]),
+  isActive: z.boolean().default(true),
+});
+export type CreateAgentBody = z.infer<typeof createAgentBodySchema>;
+
+export const updateAgentBodySchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(2_000).nullable(),
+    personality: personalitySchema.strict(),
+    modelConfig: modelConfigSchema.strict(),
+    capabilities: z.array(z.string().trim().min(1).max(100)).max(100),
+    isActive: z.boolean(),
+  })
+  .partial()
+  .refine((body) => Object.keys(body).length > 0, "give at least one field to change");
+export type UpdateAgentBody = z.infer<typeof updateAgentBodySchema>;
+
+/** List responses: one page of items and the cursor of the next page (null at the end). */
+export const nextCursorSchema = z.string().nullable();
 
 export const createTaskBodySchema = z.strictObject({
   prompt: z.string().trim().min(1).max(20_000),

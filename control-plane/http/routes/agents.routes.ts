@@ -1,122 +1,124 @@
-import type { IncomingHttpHeaders } from "node:http";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { AgentExecution, AiAgent, type MembershipRole } from "../../../entities/index.js";
+import { AiAgent, agentStatuses } from "../../../entities/index.js";
 import {
   agentIdSchema,
   agentViewSchema,
+  createAgentBodySchema,
   createTaskBodySchema,
-  executionIdSchema,
   executionViewSchema,
+  nextCursorSchema,
   NeuroflowError,
-  orgIdSchema,
+  updateAgentBodySchema,
 } from "../../../runtime/protocol/index.js";
-import { authenticate, requireOrgRole } from "../../auth/access.js";
 import { dispatchTask } from "../../dispatch/task-dispatcher.js";
 import { agentView, executionView } from "../../persistence/views.js";
+import { page, pageQueryShape } from "../pagination.js";
 import type { RouteDeps } from "../route-deps.js";
 
 // Path ids are checked in the handler (NOT_FOUND), not by the schema, so a malformed id reads as
 // "no such thing" — the same answer as another org's id.
 const orgParams = z.object({ orgId: z.string() });
 const agentParams = z.object({ orgId: z.string(), agentId: z.string() });
-const executionParams = z.object({ orgId: z.string(), executionId: z.string() });
-const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(20) });
+const agentBody = z.object({ agent: agentViewSchema });
+const listQuery = z.strictObject({
+  ...pageQueryShape,
+  status: z.enum(agentStatuses).optional(),
+  isActive: z.enum(["true", "false"]).transform((v) => v === "true").optional(),
+});
 
+/** Throws NOT_FOUND unless the agent exists in `orgId` (and row-level security lets us see it). */
 export async function findAgent(em: EntityManager, orgId: string, agentId: string) {
   const agent = agentIdSchema.safeParse(agentId).success ? await em.findOne(AiAgent, { id: agentId, organization: orgId }) : null;
   if (!agent) throw new NeuroflowError("NOT_FOUND", "agent not found");
   return agent;
 }
 
-/** Agents of an org, their executions, and giving an agent a task. */
+/** Agents of an org: read (VIEWER), manage (ADMIN), give a task (MEMBER). */
 export function agentRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
-  /** One unit of work for a member of `orgId` with at least `minimum`, under row-level security. */
-  async function inOrg<T>(headers: IncomingHttpHeaders, orgId: string, minimum: MembershipRole, work: (em: EntityManager, userId: string) => Promise<T>) {
-    const userId = await authenticate(deps.tokens, headers);
-    // Checked before it becomes a session setting: the policies cast it to uuid.
-    if (!orgIdSchema.safeParse(orgId).success) throw new NeuroflowError("NOT_FOUND", "organization not found");
-    return deps.db.asUser({ userId, orgId }, async (em) => {
-      await requireOrgRole(em, userId, orgId, minimum);
-      return work(em, userId);
-    });
-  }
-
   return async (app) => {
     app.get(
       "/api/orgs/:orgId/agents",
-      { schema: { params: orgParams, response: { 200: z.object({ agents: z.array(agentViewSchema) }) } } },
+      { schema: { params: orgParams, querystring: listQuery, response: { 200: z.object({ agents: z.array(agentViewSchema), nextCursor: nextCursorSchema }) } } },
       async (request) =>
-        inOrg(request.headers, request.params.orgId, "VIEWER", async (em) => {
-          const agents = await em.find(AiAgent, { organization: request.params.orgId }, { orderBy: { name: "asc" } });
-          return { agents: agents.map(agentView) };
+        deps.gate.run(request.headers, request.params.orgId, "VIEWER", async (em) => {
+          const { status, isActive, limit, cursor } = request.query;
+          const where = {
+            organization: request.params.orgId,
+            ...(status ? { status } : {}),
+            ...(isActive === undefined ? {} : { isActive }),
+          };
+          const result = await page(em, AiAgent, where, { limit, cursor, direction: "asc" });
+          return { agents: result.items.map(agentView), nextCursor: result.nextCursor };
         }),
+    );
+
+    app.post(
+      "/api/orgs/:orgId/agents",
+      { schema: { params: orgParams, body: createAgentBodySchema, response: { 201: agentBody } } },
+      async (request, reply) => {
+        const agent = await deps.gate.run(request.headers, request.params.orgId, "ADMIN", async (em, access) => {
+          const created = em.create(AiAgent, {
+            ...request.body,
+            description: request.body.description ?? null,
+            organization: access.orgId,
+            createdBy: access.userId,
+            memory: {},
+          });
+          await em.flush();
+          return created;
+        });
+        return reply.status(201).send({ agent: agentView(agent) });
+      },
     );
 
     app.get(
       "/api/orgs/:orgId/agents/:agentId",
-      { schema: { params: agentParams, response: { 200: z.object({ agent: agentViewSchema }) } } },
+      { schema: { params: agentParams, response: { 200: agentBody } } },
       async (request) =>
-        inOrg(request.headers, request.params.orgId, "VIEWER", async (em) => ({
+        deps.gate.run(request.headers, request.params.orgId, "VIEWER", async (em) => ({
           agent: agentView(await findAgent(em, request.params.orgId, request.params.agentId)),
         })),
     );
 
+    app.patch(
+      "/api/orgs/:orgId/agents/:agentId",
+      { schema: { params: agentParams, body: updateAgentBodySchema, response: { 200: agentBody } } },
+      async (request) =>
+        deps.gate.run(request.headers, request.params.orgId, "ADMIN", async (em) => {
+          const agent = await findAgent(em, request.params.orgId, request.params.agentId);
+          em.assign(agent, request.body);
+          await em.flush();
+          return { agent: agentView(agent) };
+        }),
+    );
+
+    app.delete(
+      "/api/orgs/:orgId/agents/:agentId",
+      { schema: { params: agentParams } },
+      async (request, reply) => {
+        await deps.gate.run(request.headers, request.params.orgId, "ADMIN", async (em) => {
+          em.remove(await findAgent(em, request.params.orgId, request.params.agentId));
+          await em.flush();
+        });
+        return reply.status(204).send();
+      },
+    );
+
     app.post(
       "/api/orgs/:orgId/agents/:agentId/tasks",
-      {
-        schema: {
-          params: agentParams,
-          body: createTaskBodySchema,
-          response: { 202: z.object({ execution: executionViewSchema }) },
-        },
-      },
+      { schema: { params: agentParams, body: createTaskBodySchema, response: { 202: z.object({ execution: executionViewSchema }) } } },
       async (request, reply) => {
         const { orgId, agentId } = request.params;
         const execution = await dispatchTask(
           { nc: deps.nc, logger: deps.logger, ackTimeoutMs: deps.taskAckTimeoutMs },
-          (work) => inOrg(request.headers, orgId, "MEMBER", work),
+          (work) => deps.gate.run(request.headers, orgId, "MEMBER", work),
           (em) => findAgent(em, orgId, agentId),
           request.body.prompt,
         );
         return reply.status(202).send({ execution: executionView(execution) });
       },
-    );
-
-    app.get(
-      "/api/orgs/:orgId/agents/:agentId/executions",
-      {
-        schema: {
-          params: agentParams,
-          querystring: listQuery,
-          response: { 200: z.object({ executions: z.array(executionViewSchema) }) },
-        },
-      },
-      async (request) =>
-        inOrg(request.headers, request.params.orgId, "VIEWER", async (em) => {
-          const agent = await findAgent(em, request.params.orgId, request.params.agentId);
-          const executions = await em.find(
-            AgentExecution,
-            { agent, organization: request.params.orgId },
-            { orderBy: { createdAt: "desc", id: "desc" }, limit: request.query.limit },
-          );
-          return { executions: executions.map(executionView) };
-        }),
-    );
-
-    app.get(
-      "/api/orgs/:orgId/executions/:executionId",
-      { schema: { params: executionParams, response: { 200: z.object({ execution: executionViewSchema }) } } },
-      async (request) =>
-        inOrg(request.headers, request.params.orgId, "VIEWER", async (em) => {
-          const { orgId, executionId } = request.params;
-          const execution = executionIdSchema.safeParse(executionId).success
-            ? await em.findOne(AgentExecution, { id: executionId, organization: orgId })
-            : null;
-          if (!execution) throw new NeuroflowError("NOT_FOUND", "execution not found");
-          return { execution: executionView(execution) };
-        }),
     );
   };
 }

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { Membership, User } from "../../../entities/index.js";
 import { loginBodySchema, NeuroflowError, sessionViewSchema, type SessionView } from "../../../runtime/protocol/index.js";
-import { authenticate } from "../../auth/access.js";
 import { verifyPassword } from "../../auth/password.js";
 import { SessionTokens } from "../../auth/session.js";
 import type { RouteDeps } from "../route-deps.js";
@@ -41,7 +40,7 @@ export function authRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
     });
 
     app.get("/api/session", { schema: { response: { 200: sessionViewSchema } } }, async (request) => {
-      const userId = await authenticate(deps.tokens, request.headers);
+      const { userId } = await deps.gate.principal(request.headers);
       return sessionView(deps, userId);
     });
   };

@@ -28,6 +28,7 @@ export function agentView(overrides: Partial<AgentView> = {}): AgentView {
     personality: { tone: "precise" },
     modelConfig: { provider: "simulated", model: "echo-1" },
     capabilities: ["research"],
+    isActive: true,
     totalExecutions: 3,
     successRate: 1,
     avgResponseTime: 120,

@@ -1,0 +1,72 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { AgentExecution, executionStatuses } from "../../../entities/index.js";
+import { agentIdSchema, executionIdSchema, executionViewSchema, nextCursorSchema, NeuroflowError } from "../../../runtime/protocol/index.js";
+import { executionView } from "../../persistence/views.js";
+import { page, pageQueryShape } from "../pagination.js";
+import type { RouteDeps } from "../route-deps.js";
+import { findAgent } from "./agents.routes.js";
+
+const listQuery = z.strictObject({
+  ...pageQueryShape,
+  status: z.enum(executionStatuses).optional(),
+  /** Created at or after (ISO 8601). */
+  from: z.iso.datetime({ offset: true }).optional(),
+  /** Created before (ISO 8601). */
+  to: z.iso.datetime({ offset: true }).optional(),
+  agentId: agentIdSchema.optional(),
+});
+const listResponse = z.object({ executions: z.array(executionViewSchema), nextCursor: nextCursorSchema });
+
+function filters(orgId: string, query: z.infer<typeof listQuery>) {
+  const createdAt = {
+    ...(query.from ? { $gte: new Date(query.from) } : {}),
+    ...(query.to ? { $lt: new Date(query.to) } : {}),
+  };
+  return {
+    organization: orgId,
+    ...(query.status ? { status: query.status } : {}),
+    ...(query.agentId ? { agent: query.agentId } : {}),
+    ...(Object.keys(createdAt).length > 0 ? { createdAt } : {}),
+  };
+}
+
+/** Agent executions: per org or per agent, newest first, filtered by status, agent and time range. */
+export function agentExecutionRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get(
+      "/api/orgs/:orgId/executions",
+      { schema: { params: z.object({ orgId: z.string() }), querystring: listQuery, response: { 200: listResponse } } },
+      async (request) =>
+        deps.gate.run(request.headers, request.params.orgId, "VIEWER", async (em) => {
+          const result = await page(em, AgentExecution, filters(request.params.orgId, request.query), request.query);
+          return { executions: result.items.map(executionView), nextCursor: result.nextCursor };
+        }),
+    );
+
+    app.get(
+      "/api/orgs/:orgId/agents/:agentId/executions",
+      { schema: { params: z.object({ orgId: z.string(), agentId: z.string() }), querystring: listQuery.omit({ agentId: true }), response: { 200: listResponse } } },
+      async (request) =>
+        deps.gate.run(request.headers, request.params.orgId, "VIEWER", async (em) => {
+          const agent = await findAgent(em, request.params.orgId, request.params.agentId);
+          const result = await page(em, AgentExecution, { ...filters(request.params.orgId, request.query), agent }, request.query);
+          return { executions: result.items.map(executionView), nextCursor: result.nextCursor };
+        }),
+    );
+
+    app.get(
+      "/api/orgs/:orgId/executions/:executionId",
+      { schema: { params: z.object({ orgId: z.string(), executionId: z.string() }), response: { 200: z.object({ execution: executionViewSchema }) } } },
+      async (request) =>
+        deps.gate.run(request.headers, request.params.orgId, "VIEWER", async (em) => {
+          const { orgId, executionId } = request.params;
+          const execution = executionIdSchema.safeParse(executionId).success
+            ? await em.findOne(AgentExecution, { id: executionId, organization: orgId })
+            : null;
+          if (!execution) throw new NeuroflowError("NOT_FOUND", "execution not found");
+          return { execution: executionView(execution) };
+        }),
+    );
+  };
+}
