@@ -8,6 +8,10 @@ import { agentExecutionRoutes } from "./routes/agent-executions.routes.js";
 import { agentRoutes } from "./routes/agents.routes.js";
 import { authRoutes } from "./routes/auth.routes.js";
 import { healthRoutes } from "./routes/health.routes.js";
+import { integrationRoutes } from "./routes/integrations.routes.js";
+import { teamRoutes } from "./routes/teams.routes.js";
+import { templateRoutes } from "./routes/templates.routes.js";
+import { workflowRoutes } from "./routes/workflows.routes.js";
 
 /** Bodies above this are refused with 413 PAYLOAD_TOO_LARGE before they are parsed. */
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -30,6 +34,10 @@ export async function buildHttpApp(deps: RouteDeps, options: { consoleDir?: stri
   await app.register(authRoutes(deps));
   await app.register(agentRoutes(deps));
   await app.register(agentExecutionRoutes(deps));
+  await app.register(workflowRoutes(deps));
+  await app.register(templateRoutes(deps));
+  await app.register(teamRoutes(deps));
+  await app.register(integrationRoutes(deps));
   await app.register(healthRoutes(deps));
 
   const consoleDir = options.consoleDir;

@@ -7,3 +7,5 @@ export * from "./status.js";
 export * from "./api.js";
 export * from "./ws.js";
 export * from "./codec.js";
+export * from "./api-workflows.js";
+export * from "./api-teams.js";

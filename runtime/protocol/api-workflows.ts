@@ -1,0 +1,4 @@
+import { z } from "zod";
+
+/** HTTP bodies of workflows, workflow executions and templates. */
+export const workflowApiPlaceholder = z.never();
