@@ -8,6 +8,8 @@ export const runtimeEnvSchema = z.object({
   SIMULATED_LATENCY_MS: z.coerce.number().int().min(0).max(600_000).default(600),
   SIMULATED_SEED: z.coerce.number().int().default(42),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  /** A JSON price table laid over the shipped one (runtime/providers/prices.ts), model by model. */
+  PRICES_FILE: z.string().min(1).optional(),
 });
 export type RuntimeEnv = z.infer<typeof runtimeEnvSchema> & { WORKER_ID: string };
 

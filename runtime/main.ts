@@ -1,8 +1,9 @@
+import { readFileSync } from "node:fs";
 import { connect } from "@nats-io/transport-node";
 import { createLogger } from "../common/logger.js";
 import { loadRuntimeEnv } from "./config.js";
-import { ProviderRegistry } from "./providers/provider.js";
-import { createSimulatedProvider } from "./providers/simulated.provider.js";
+import { defaultPrices, withPriceOverrides } from "./providers/prices.js";
+import { providersFromEnv } from "./providers/registry-from-env.js";
 import { AgentHost } from "./system/agent-host.js";
 
 /**
@@ -13,10 +14,9 @@ const env = loadRuntimeEnv();
 const logger = createLogger("runtime").child({ workerId: env.WORKER_ID });
 
 const nc = await connect({ servers: env.NATS_URL, name: `neuroflow-runtime-${env.WORKER_ID}`, maxReconnectAttempts: -1 });
-const providers = new ProviderRegistry([
-  createSimulatedProvider({ latencyMs: env.SIMULATED_LATENCY_MS, seed: env.SIMULATED_SEED }),
-]);
-const host = new AgentHost({ nc, workerId: env.WORKER_ID, providers, logger });
+const providers = providersFromEnv(process.env, { simulated: { latencyMs: env.SIMULATED_LATENCY_MS, seed: env.SIMULATED_SEED } });
+const prices = env.PRICES_FILE ? withPriceOverrides(JSON.parse(readFileSync(env.PRICES_FILE, "utf8"))) : defaultPrices;
+const host = new AgentHost({ nc, workerId: env.WORKER_ID, providers, prices, logger });
 host.start();
 logger.info({ nats: nc.getServer() }, "runtime worker ready");
 

@@ -25,7 +25,7 @@ export async function applyStatusEvent(em: EntityManager, event: AgentStatusChan
     const result = await em.execute<QueryResult>(
       `update neuroflow_agent_executions
           set status = ?, started_at = coalesce(started_at, ?), completed_at = ?, duration = ?,
-              output = ?, error = ?, prompt_tokens = ?, completion_tokens = ?, tokens_used = ?,
+              output = ?, error = ?, prompt_tokens = ?, completion_tokens = ?, tokens_used = ?, cost = ?,
               provider = coalesce(?, provider), model = coalesce(?, model), worker_id = ?, updated_at = now()
         where id = ? and organization_id = ? and agent_id = ? and status in ('PENDING', 'RUNNING')`,
       [
@@ -38,6 +38,7 @@ export async function applyStatusEvent(em: EntityManager, event: AgentStatusChan
         usage.promptTokens,
         usage.completionTokens,
         usage.promptTokens + usage.completionTokens,
+        (execution.costMicroUsd ?? 0) / 1_000_000,
         execution.provider ?? null,
         execution.model ?? null,
         event.workerId,

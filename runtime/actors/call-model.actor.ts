@@ -1,6 +1,7 @@
 import { fromPromise } from "xstate";
 import type { AgentProfile, AgentTask } from "../protocol/index.js";
 import type { ModelAnswer } from "../machines/agent.machine.js";
+import { costOf, type PriceTable } from "../providers/prices.js";
 import type { ProviderRegistry } from "../providers/provider.js";
 
 /** The system prompt an agent's personality and capabilities stand for. */
@@ -16,7 +17,7 @@ export function systemPrompt(agent: AgentProfile): string {
  * The agent machine's `callModel` effect over a provider registry. Rejects with the provider's
  * NeuroflowError (the machine turns it into `failed` state).
  */
-export function createCallModel(deps: { providers: ProviderRegistry }) {
+export function createCallModel(deps: { providers: ProviderRegistry; prices: PriceTable }) {
   return fromPromise<ModelAnswer, { task: AgentTask }>(async ({ input, signal }) => {
     const { agent, prompt } = input.task;
     const provider = deps.providers.get(agent.modelConfig.provider);
@@ -29,6 +30,7 @@ export function createCallModel(deps: { providers: ProviderRegistry }) {
       simulated: agent.modelConfig.simulated,
       signal,
     });
-    return { text: response.text, usage: response.usage, provider: provider.name, model: response.model };
+    const cost = costOf(deps.prices, provider.name, response.model, response.usage);
+    return { text: response.text, usage: response.usage, provider: provider.name, model: response.model, costMicroUsd: cost.microUsd };
   });
 }

@@ -20,6 +20,8 @@ export interface ModelAnswer {
   usage: TokenUsage;
   provider: ModelProviderName;
   model: string;
+  /** Cost of the call in millionths of a US dollar (whole numbers add up without drift). */
+  costMicroUsd: number;
 }
 
 /** The outcome of the agent's most recent task. */

@@ -29,6 +29,8 @@ export const executionProgressSchema = z.object({
   provider: modelProviderNameSchema.optional(),
   model: z.string().optional(),
   usage: tokenUsageSchema.optional(),
+  /** Model cost in millionths of a US dollar. */
+  costMicroUsd: z.int().nonnegative().optional(),
 });
 export type ExecutionProgress = z.infer<typeof executionProgressSchema>;
 

@@ -5,6 +5,26 @@ export interface ChatMessage {
   content: string;
 }
 
+/** A function the model may ask the caller to run; `parameters` is a JSON Schema object. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+/** One tool call the model asked for, its arguments already parsed from the model's JSON. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: unknown;
+}
+
+/**
+ * Why the model stopped: it finished ("stop"), hit `maxTokens` ("length"), wants tools run
+ * ("tool_calls"), or the vendor cut it off (content filter, refusal: "error").
+ */
+export type StopReason = "stop" | "length" | "tool_calls" | "error";
+
 export interface ModelRequest {
   model: string;
   system: string;
@@ -15,12 +35,25 @@ export interface ModelRequest {
   simulated?: { latencyMs?: number; seed?: number };
   /** Aborts the call (task cancelled, actor stopped). */
   signal?: AbortSignal;
+  /** Tools the model may call; providers that cannot call tools ignore them. */
+  tools?: ToolSpec[];
+  /**
+   * Streaming providers call it with each piece of answer text as it arrives, in order, never with
+   * an empty string (the simulated provider does not stream and never calls it). A throw from it
+   * ends the call and reaches the caller unchanged.
+   */
+  onDelta?: (text: string) => void;
 }
 
 export interface ModelResponse {
   text: string;
   usage: TokenUsage;
   model: string;
+  /** The tools the model asked to run, in the order it asked; absent when it asked for none. */
+  toolCalls?: ToolCall[];
+  stopReason?: StopReason;
+  /** True when the server reported no usage and `usage` was estimated from the text. */
+  usageEstimated?: boolean;
 }
 
 /**

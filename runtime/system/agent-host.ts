@@ -13,6 +13,7 @@ import {
   type AgentStatusChanged,
   type TaskAck,
 } from "../protocol/index.js";
+import type { PriceTable } from "../providers/prices.js";
 import type { ProviderRegistry } from "../providers/provider.js";
 import { statusEvents, type AgentSnapshot } from "./status-events.js";
 
@@ -20,6 +21,7 @@ export interface AgentHostDeps {
   nc: NatsConnection;
   workerId: string;
   providers: ProviderRegistry;
+  prices: PriceTable;
   logger: Logger;
   /** Injected clock (ms since epoch). */
   now?: () => number;
@@ -110,7 +112,7 @@ export class AgentHost {
     if (existing) return existing;
     const logger = this.#deps.logger.child({ orgId, agentId });
     const actor = createActor(
-      agentMachine.provide({ actors: { callModel: createCallModel({ providers: this.#deps.providers }) } }),
+      agentMachine.provide({ actors: { callModel: createCallModel({ providers: this.#deps.providers, prices: this.#deps.prices }) } }),
       { input: { orgId, agentId } },
     );
     const hosted: HostedAgent = { actor, startedAt: new Map() };

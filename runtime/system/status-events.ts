@@ -44,6 +44,7 @@ export function statusEvents(prev: AgentSnapshot | undefined, next: AgentSnapsho
           status: "COMPLETED",
           output: last.answer.text,
           usage: last.answer.usage,
+          costMicroUsd: last.answer.costMicroUsd,
           provider: last.answer.provider,
           model: last.answer.model,
         }

@@ -23,7 +23,18 @@ export async function startRuntimeWorker(options: {
 }): Promise<RuntimeWorker> {
   const child = spawn(process.execPath, ["--import", "tsx", "runtime/main.ts"], {
     cwd: root,
-    env: { ...process.env, NATS_URL: options.natsUrl, WORKER_ID: options.workerId, LOG_LEVEL: "info", LOG_PRETTY: "false", ...options.env },
+    env: {
+      ...process.env,
+      // A developer's own model keys must not turn the offline suite into paid API calls.
+      OPENAI_API_KEY: "",
+      OPENAI_BASE_URL: "",
+      ANTHROPIC_API_KEY: "",
+      NATS_URL: options.natsUrl,
+      WORKER_ID: options.workerId,
+      LOG_LEVEL: "info",
+      LOG_PRETTY: "false",
+      ...options.env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

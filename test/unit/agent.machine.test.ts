@@ -25,7 +25,7 @@ function manualModel() {
   const actor = fromPromise<ModelAnswer, { task: AgentTask }>(
     ({ input }) => new Promise((resolve, reject) => pending.push({ task: input.task, resolve, reject })),
   );
-  const answer = (text: string): ModelAnswer => ({ text, usage: { promptTokens: 3, completionTokens: 5 }, provider: "simulated", model: "sim-1" });
+  const answer = (text: string): ModelAnswer => ({ text, usage: { promptTokens: 3, completionTokens: 5 }, provider: "simulated", model: "sim-1", costMicroUsd: 0 });
   return { actor, pending, answer };
 }
 

@@ -2,6 +2,9 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { z } from "zod";
+import { controlPlaneEnvSchema } from "../../control-plane/config.js";
+import { runtimeEnvSchema } from "../../runtime/config.js";
+import { providerEnvSchema } from "../../runtime/providers/registry-from-env.js";
 
 /**
  * Static checks of docker-compose.yml: Docker isn't available where the tests run, so this test guards what
@@ -9,18 +12,13 @@ import { z } from "zod";
  * durability, and environment variable names that the processes actually read).
  */
 
-/** Every variable control-plane/main.ts and runtime/main.ts read; the same names `npm start` uses. */
+/** Every variable control-plane/main.ts and runtime/main.ts read (from their env schemas); the same names `npm start` uses. */
 const KNOWN_ENV = [
-  "NATS_URL",
-  "DATABASE_URL",
-  "HOST",
-  "PORT",
-  "AUTH_SECRET",
+  ...Object.keys(controlPlaneEnvSchema.shape),
+  ...Object.keys(runtimeEnvSchema.shape),
+  ...Object.keys(providerEnvSchema.shape),
   "LOG_LEVEL",
-  "SEED_DEMO",
-  "CONSOLE_DIR",
-  "WORKER_ID",
-  "SIMULATED_LATENCY_MS",
+  "LOG_PRETTY",
 ];
 
 const environmentSchema = z.union([
