@@ -6,7 +6,10 @@ import { installErrorHandling } from "./errors.js";
 import type { RouteDeps } from "./route-deps.js";
 import { agentExecutionRoutes } from "./routes/agent-executions.routes.js";
 import { agentRoutes } from "./routes/agents.routes.js";
+import { apiKeyRoutes } from "./routes/api-keys.routes.js";
 import { authRoutes } from "./routes/auth.routes.js";
+import { memberRoutes } from "./routes/members.routes.js";
+import { organizationRoutes } from "./routes/organizations.routes.js";
 import { healthRoutes } from "./routes/health.routes.js";
 import { integrationRoutes } from "./routes/integrations.routes.js";
 import { teamRoutes } from "./routes/teams.routes.js";
@@ -32,6 +35,9 @@ export async function buildHttpApp(deps: RouteDeps, options: { consoleDir?: stri
   installErrorHandling(app);
 
   await app.register(authRoutes(deps));
+  await app.register(organizationRoutes(deps));
+  await app.register(memberRoutes(deps));
+  await app.register(apiKeyRoutes(deps));
   await app.register(agentRoutes(deps));
   await app.register(agentExecutionRoutes(deps));
   await app.register(workflowRoutes(deps));

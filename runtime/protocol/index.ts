@@ -9,3 +9,4 @@ export * from "./ws.js";
 export * from "./codec.js";
 export * from "./api-workflows.js";
 export * from "./api-teams.js";
+export * from "./api-orgs.js";
