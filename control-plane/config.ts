@@ -8,6 +8,13 @@ export const controlPlaneEnvSchema = z.object({
   APP_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
   SYSTEM_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
   NATS_URL: z.string().min(1),
+  /** Service credentials file for a bus in operator mode. */
+  NATS_CREDS: z.string().min(1).optional(),
+  /** The bus's tenancy secrets (common/nats-tenancy.ts): lets the control plane mint per-org credentials. */
+  NATS_TENANCY_FILE: z.string().min(1).optional(),
+  /** The NATS URL handed to org clients with their credentials (defaults to NATS_URL). */
+  NATS_PUBLIC_URL: z.string().min(1).optional(),
+  NATS_ORG_CREDS_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(3600),
   HOST: z.string().default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   AUTH_SECRET: z.string().min(32, "must be at least 32 characters"),

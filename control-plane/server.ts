@@ -1,11 +1,15 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { connectToBus } from "../common/nats-connect.js";
+import { readTenancySecrets } from "../common/nats-tenancy.js";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { CredentialsCipher } from "./auth/credentials-cipher.js";
 import { OrgGate } from "./auth/org-gate.js";
 import { SessionTokens } from "./auth/session.js";
 import { StatusSubscriber } from "./bus/status-subscriber.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { buildHttpApp } from "./http/app.js";
+import { ControlPlaneMetrics } from "./http/metrics.js";
 import { Database } from "./persistence/database.js";
 import { seedDemo } from "./persistence/seed.js";
 import { WsRelay } from "./ws/relay.js";
@@ -41,21 +45,37 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
       const seeded = await seedDemo(db);
       if (seeded.created) logger.info({ orgId: seeded.orgId }, "seeded the demo organization");
     }
-    nc = await connect({ servers: config.NATS_URL, name: "neuroflow-control-plane", maxReconnectAttempts: -1 });
+    nc = await connectToBus({ servers: config.NATS_URL, name: "neuroflow-control-plane", credsFile: config.NATS_CREDS });
+    const tenancy = config.NATS_TENANCY_FILE ? await readTenancySecrets(config.NATS_TENANCY_FILE) : undefined;
     const tokens = new SessionTokens(config.AUTH_SECRET);
     const gate = new OrgGate({ db, tokens });
+    const cipher = new CredentialsCipher(config.AUTH_SECRET);
+    let relay: WsRelay | undefined;
+    const metrics = new ControlPlaneMetrics({ wsClients: () => relay?.clientCount() ?? 0 });
     const app = await buildHttpApp(
-      { db, nc, tokens, gate, logger, taskAckTimeoutMs: config.TASK_ACK_TIMEOUT_MS },
+      {
+        db,
+        nc,
+        tokens,
+        gate,
+        cipher,
+        logger,
+        taskAckTimeoutMs: config.TASK_ACK_TIMEOUT_MS,
+        metrics,
+        bus: { servers: config.NATS_PUBLIC_URL ?? config.NATS_URL, tenancy, orgCredsTtlSeconds: config.NATS_ORG_CREDS_TTL_SECONDS },
+      },
       { consoleDir: config.CONSOLE_DIR },
     );
-    const relay = new WsRelay({ server: app.server, gate, logger: logger.child({ component: "ws" }) });
+    const openRelay = new WsRelay({ server: app.server, gate, logger: logger.child({ component: "ws" }) });
+    relay = openRelay;
     // app.close() waits for open sockets: close the relay's first.
-    app.addHook("preClose", async () => relay.close());
+    app.addHook("preClose", async () => openRelay.close());
     const subscriber = new StatusSubscriber({
       nc,
       db,
       logger: logger.child({ component: "status" }),
-      relay: (event) => relay.broadcast(event.orgId, event),
+      metrics,
+      relay: (event) => openRelay.broadcast(event.orgId, event),
     });
     await app.listen({ host: config.HOST, port: config.PORT });
     const address = app.server.address();
@@ -66,7 +86,7 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
       app,
       db,
       nc: connection,
-      relay,
+      relay: openRelay,
       stop: async () => {
         await app.close();
         await subscriber.stop();

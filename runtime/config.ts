@@ -4,6 +4,8 @@ import { z } from "zod";
 /** A runtime worker's environment, parsed once at start; a bad value fails fast with its name. */
 export const runtimeEnvSchema = z.object({
   NATS_URL: z.string().min(1),
+  /** Service credentials file for a bus in operator mode (npm start makes one). */
+  NATS_CREDS: z.string().min(1).optional(),
   WORKER_ID: z.string().regex(/^[A-Za-z0-9_.-]+$/).max(200).optional(),
   SIMULATED_LATENCY_MS: z.coerce.number().int().min(0).max(600_000).default(600),
   SIMULATED_SEED: z.coerce.number().int().default(42),

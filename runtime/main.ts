@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { connect } from "@nats-io/transport-node";
 import { createLogger } from "../common/logger.js";
+import { connectToBus } from "../common/nats-connect.js";
 import { loadRuntimeEnv } from "./config.js";
 import { defaultPrices, withPriceOverrides } from "./providers/prices.js";
 import { providersFromEnv } from "./providers/registry-from-env.js";
@@ -13,7 +13,7 @@ import { AgentHost } from "./system/agent-host.js";
 const env = loadRuntimeEnv();
 const logger = createLogger("runtime").child({ workerId: env.WORKER_ID });
 
-const nc = await connect({ servers: env.NATS_URL, name: `neuroflow-runtime-${env.WORKER_ID}`, maxReconnectAttempts: -1 });
+const nc = await connectToBus({ servers: env.NATS_URL, name: `neuroflow-runtime-${env.WORKER_ID}`, credsFile: env.NATS_CREDS });
 const providers = providersFromEnv(process.env, { simulated: { latencyMs: env.SIMULATED_LATENCY_MS, seed: env.SIMULATED_SEED } });
 const prices = env.PRICES_FILE ? withPriceOverrides(JSON.parse(readFileSync(env.PRICES_FILE, "utf8"))) : defaultPrices;
 const host = new AgentHost({ nc, workerId: env.WORKER_ID, providers, prices, logger });

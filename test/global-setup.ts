@@ -1,18 +1,24 @@
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import type { TestProject } from "vitest/node";
 import { openOrm } from "../control-plane/persistence/orm.js";
-import { ensureNatsServer, startNats, startPostgres, type RunningService } from "./support/services.js";
+import { createTenancy, mintServiceCreds, writeTenancySecrets } from "../common/nats-tenancy.js";
+import { startSecuredNats } from "./support/nats-auth.js";
+import { ensureNatsServer, startPostgres, type RunningService } from "./support/services.js";
 import { startRuntimeWorker, type RuntimeWorker } from "./support/runtime-worker.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
     natsUrl: string;
+    /** Service credentials of the run's bus (operator mode, like npm start). */
+    natsCredsFile: string;
+    /** The bus's tenancy secrets, for control planes that mint org credentials. */
+    natsTenancyFile: string;
     databaseUrl: string;
     consoleDir: string;
     /** One AUTH_SECRET for every control plane of the run: the database role passwords derive from it. */
@@ -38,13 +44,22 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const nats = await startNats({ binary: ensureNatsServer((line) => process.stderr.write(`${line}\n`)), dataDir: join(dir, "nats") });
+    // The bus runs in operator mode, as under npm start: every process connects with credentials.
+    const tenancy = await createTenancy();
+    const natsTenancyFile = join(dir, "nats-tenancy.json");
+    await writeTenancySecrets(natsTenancyFile, tenancy);
+    const binary = ensureNatsServer((line) => process.stderr.write(`${line}\n`));
+    const nats = await startSecuredNats({ binary, dataDir: join(dir, "nats"), secrets: tenancy });
     started.push(nats);
+    const natsCredsFile = join(dir, "service.creds");
+    await writeFile(natsCredsFile, (await mintServiceCreds(tenancy, "neuroflow-test", { ttlSeconds: 24 * 3600 })).creds, { mode: 0o600 });
     const pg = await startPostgres({ dataDir: join(dir, "pg"), password: "neuroflow-test", unsafeFast: true });
     started.push(pg);
     const orm = await openOrm(pg.url, pino({ level: "silent" }));
     await orm.close();
-    started.push(await startRuntimeWorker({ natsUrl: nats.url, workerId: "test-worker-1", env: { SIMULATED_LATENCY_MS: "150" } }));
+    started.push(
+      await startRuntimeWorker({ natsUrl: nats.url, workerId: "test-worker-1", env: { SIMULATED_LATENCY_MS: "150", NATS_CREDS: natsCredsFile } }),
+    );
 
     const build = spawnSync("npx", ["vite", "build", "--config", "console/vite.config.ts", "--logLevel", "warn"], {
       cwd: root,
@@ -53,6 +68,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (build.status !== 0) throw new Error(`console build failed:\n${build.stdout}\n${build.stderr}`);
 
     project.provide("natsUrl", nats.url);
+    project.provide("natsCredsFile", natsCredsFile);
+    project.provide("natsTenancyFile", natsTenancyFile);
     project.provide("databaseUrl", pg.url);
     project.provide("consoleDir", join(root, "console", "dist"));
     project.provide("authSecret", `test-secret-${randomUUID()}`);

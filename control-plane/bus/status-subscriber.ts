@@ -8,6 +8,7 @@ import {
   subjects,
   type AgentStatusChanged,
 } from "../../runtime/protocol/index.js";
+import type { ControlPlaneMetrics } from "../http/metrics.js";
 import type { Database } from "../persistence/database.js";
 import { applyStatusEvent } from "../persistence/execution-ledger.js";
 
@@ -20,7 +21,7 @@ export class StatusSubscriber {
   readonly #subscription: Subscription;
   readonly #done: Promise<void>;
 
-  constructor(deps: { nc: NatsConnection; db: Database; logger: Logger; relay: (event: AgentStatusChanged) => void }) {
+  constructor(deps: { nc: NatsConnection; db: Database; logger: Logger; metrics: ControlPlaneMetrics; relay: (event: AgentStatusChanged) => void }) {
     const subscription = deps.nc.subscribe(subjects.anyAgentStatus);
     this.#subscription = subscription;
     this.#done = (async () => {
@@ -31,10 +32,12 @@ export class StatusSubscriber {
           if (target.orgId !== event.orgId || target.agentId !== event.agentId) {
             throw new NeuroflowError("INVALID_MESSAGE", "status event does not match its subject");
           }
-          await deps.db.asSystem(event.orgId, (em) => applyStatusEvent(em, event));
+          const changed = await deps.db.asSystem(event.orgId, (em) => applyStatusEvent(em, event));
+          deps.metrics.statusEvents.inc({ outcome: changed ? "applied" : "no-change" });
           deps.relay(event);
         } catch (error) {
           const wire = NeuroflowError.toWire(error);
+          deps.metrics.statusEvents.inc({ outcome: "rejected" });
           if (wire.code === "INTERNAL") deps.logger.error({ err: error, subject: msg.subject }, "status event failed");
           else deps.logger.warn({ subject: msg.subject, error: wire }, "dropped a status event");
         }

@@ -1,13 +1,15 @@
 import { existsSync } from "node:fs";
 import fastifyStatic from "@fastify/static";
+import fastifySwagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { installErrorHandling } from "./errors.js";
 import type { RouteDeps } from "./route-deps.js";
 import { agentExecutionRoutes } from "./routes/agent-executions.routes.js";
 import { agentRoutes } from "./routes/agents.routes.js";
 import { apiKeyRoutes } from "./routes/api-keys.routes.js";
 import { authRoutes } from "./routes/auth.routes.js";
+import { busCredentialRoutes } from "./routes/bus-credentials.routes.js";
 import { memberRoutes } from "./routes/members.routes.js";
 import { organizationRoutes } from "./routes/organizations.routes.js";
 import { healthRoutes } from "./routes/health.routes.js";
@@ -33,11 +35,30 @@ export async function buildHttpApp(deps: RouteDeps, options: { consoleDir?: stri
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  deps.metrics.instrument(app);
+
+  // The OpenAPI document is generated from the same zod schemas that validate the requests.
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: { title: "NeuroFlow Hub API", version: "0.1.0", description: "Errors are { error: { code, message, details } }." },
+      components: {
+        securitySchemes: {
+          session: { type: "apiKey", in: "cookie", name: "nf_session" },
+          bearer: { type: "http", scheme: "bearer", description: "a session token or an nfk_ API key" },
+        },
+      },
+      security: [{ session: [] }, { bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(authRoutes(deps));
   await app.register(organizationRoutes(deps));
   await app.register(memberRoutes(deps));
   await app.register(apiKeyRoutes(deps));
+  await app.register(busCredentialRoutes(deps));
   await app.register(agentRoutes(deps));
   await app.register(agentExecutionRoutes(deps));
   await app.register(workflowRoutes(deps));

@@ -1,8 +1,11 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import type { CredentialsCipher } from "../auth/credentials-cipher.js";
+import type { TenancySecrets } from "../../common/nats-tenancy.js";
 import type { OrgGate } from "../auth/org-gate.js";
 import type { SessionTokens } from "../auth/session.js";
 import type { Database } from "../persistence/database.js";
+import type { ControlPlaneMetrics } from "./metrics.js";
 
 /** What HTTP routes need. Every database access goes through `db.asUser` / `db.asSystem`. */
 export interface RouteDeps {
@@ -13,4 +16,9 @@ export interface RouteDeps {
   gate: OrgGate;
   logger: Logger;
   taskAckTimeoutMs: number;
+  metrics: ControlPlaneMetrics;
+  /** Where org clients connect, and the secrets to mint their credentials (absent: the bus has no auth). */
+  bus: { servers: string; tenancy: TenancySecrets | undefined; orgCredsTtlSeconds: number };
+  /** Seals integration credentials at rest (key derived from AUTH_SECRET). */
+  cipher: CredentialsCipher;
 }

@@ -26,7 +26,7 @@ import {
   type MintedCreds,
   type TenancySecrets,
   writeTenancySecrets,
-} from "../../runtime/messaging/nats-tenancy.js";
+} from "../../common/nats-tenancy.js";
 import { parseSubject, subjects } from "../../runtime/protocol/index.js";
 import { startSecuredNats } from "../support/nats-auth.js";
 import { ensureNatsServer } from "../support/services.js";

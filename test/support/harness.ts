@@ -11,9 +11,13 @@ export const testLogger = pino({ level: process.env.LOG_LEVEL ?? "silent" });
 
 /** An in-process control plane on a free port against the run's NATS and Postgres. */
 export async function startTestControlPlane(overrides: Record<string, string> = {}): Promise<ControlPlane> {
+  // The run's bus needs credentials; a test that brings its own NATS_URL brings its own bus.
+  const bus = overrides.NATS_URL
+    ? {}
+    : { NATS_URL: inject("natsUrl"), NATS_CREDS: inject("natsCredsFile"), NATS_TENANCY_FILE: inject("natsTenancyFile") };
   const config = controlPlaneEnvSchema.parse({
     DATABASE_URL: inject("databaseUrl"),
-    NATS_URL: inject("natsUrl"),
+    ...bus,
     HOST: "127.0.0.1",
     PORT: "0",
     AUTH_SECRET: inject("authSecret"),

@@ -78,15 +78,24 @@ export interface NatsOptions {
   /** JetStream store directory. */
   dataDir: string;
   port?: number;
+  /**
+   * A config file that sets everything (listen address, JetStream, auth), for operator mode
+   * (test/support/nats-auth.ts); its port must be `port`. Without it: flags, no auth.
+   */
+  configFile?: string;
 }
 
-/** Starts nats-server with JetStream on 127.0.0.1; resolves once it says "Server is ready". */
+/**
+ * Starts nats-server with JetStream on 127.0.0.1; resolves once it says "Server is ready".
+ * Rejects with the server's last log lines when it exits early or isn't ready within 15 s.
+ */
 export async function startNats(options: NatsOptions): Promise<RunningService & { port: number; process: ChildProcess }> {
   await mkdir(options.dataDir, { recursive: true });
   const port = options.port ?? (await freePort());
-  const child = spawn(options.binary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", options.dataDir], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const args = options.configFile
+    ? ["-c", options.configFile]
+    : ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", options.dataDir];
+  const child = spawn(options.binary, args, { stdio: ["ignore", "ignore", "pipe"] });
   const log: string[] = [];
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`nats-server did not start in 15 s:\n${log.join("")}`)), 15_000);
@@ -103,6 +112,10 @@ export async function startNats(options: NatsOptions): Promise<RunningService & 
       clearTimeout(timer);
       reject(new Error(`nats-server exited with code ${code}:\n${log.join("")}`));
     });
+  }).catch(async (error: unknown) => {
+    // A timeout leaves the process running: don't leak it.
+    await stopChild(child, 2_000);
+    throw error;
   });
   // Keep draining stderr so the pipe never fills up.
   child.stderr?.removeAllListeners("data");

@@ -116,7 +116,11 @@ export function agentRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
           (work) => deps.gate.run(request.headers, orgId, "MEMBER", work),
           (em) => findAgent(em, orgId, agentId),
           request.body.prompt,
-        );
+        ).catch((error: unknown) => {
+          deps.metrics.tasksDispatched.inc({ result: error instanceof NeuroflowError ? error.code : "INTERNAL" });
+          throw error;
+        });
+        deps.metrics.tasksDispatched.inc({ result: "accepted" });
         return reply.status(202).send({ execution: executionView(execution) });
       },
     );

@@ -15,8 +15,8 @@ import {
 } from "@nats-io/jwt";
 import { credsAuthenticator, type Authenticator } from "@nats-io/transport-node";
 import { z } from "zod";
-import { NeuroflowError } from "../protocol/errors.js";
-import { SUBJECT_PREFIX, subjects } from "../protocol/subjects.js";
+import { NeuroflowError } from "../runtime/protocol/errors.js";
+import { SUBJECT_PREFIX, subjects } from "../runtime/protocol/subjects.js";
 
 /**
  * Bus-enforced tenant isolation: nats-server runs in operator mode (decentralized JWT auth) with one
@@ -47,7 +47,7 @@ const accountLimits: OperatorLimits = {
 
 /** Services use an inbox token no org id can take (`$` is outside SUBJECT_TOKEN), so no org's
  *  `_INBOX.<orgId>.>` permission can ever cover a service's replies. */
-const SERVICE_INBOX_PREFIX = "_INBOX.$svc";
+export const SERVICE_INBOX_PREFIX = "_INBOX.$svc";
 
 const seed = (prefix: "SO" | "SA") =>
   z.string().regex(new RegExp(`^${prefix}[A-Z2-7]{56}$`), `expected an nkey seed starting with ${prefix}`);
