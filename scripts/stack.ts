@@ -6,7 +6,9 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { DEMO_LOGIN } from "../control-plane/persistence/seed.js";
-import { ensureNatsServer, freePort, startNats, startPostgres, stopChild, type RunningService } from "../test/support/services.js";
+import { createTenancy, mintServiceCreds, readTenancySecrets, writeTenancySecrets } from "../common/nats-tenancy.js";
+import { startSecuredNats } from "../test/support/nats-auth.js";
+import { ensureNatsServer, startPostgres, stopChild, type RunningService } from "../test/support/services.js";
 
 /**
  * The whole NeuroFlow Hub on one machine: nats-server (JetStream) and embedded Postgres with their
@@ -148,12 +150,19 @@ try {
   }
 
   let natsUrl = env.NATS_URL;
+  let busEnv: Record<string, string> = process.env.NATS_CREDS ? { NATS_CREDS: process.env.NATS_CREDS } : {};
   if (!natsUrl) {
-    const binary = ensureNatsServer(say);
-    const nats = await startNats({ binary, dataDir: join(env.NEUROFLOW_HOME, "nats"), port: await freePort() });
+    // Operator mode: each org gets credentials limited to its own subjects (docs/nats-tenancy.md).
+    const tenancyFile = join(env.NEUROFLOW_HOME, "nats-tenancy.json");
+    if (!existsSync(tenancyFile)) await writeTenancySecrets(tenancyFile, await createTenancy());
+    const tenancy = await readTenancySecrets(tenancyFile);
+    const nats = await startSecuredNats({ binary: ensureNatsServer(say), dataDir: join(env.NEUROFLOW_HOME, "nats"), secrets: tenancy });
     services.push(nats);
     natsUrl = nats.url;
-    say(`nats-server (JetStream) on ${nats.url}`);
+    const credsFile = join(env.NEUROFLOW_HOME, "service.creds");
+    writeFileSync(credsFile, (await mintServiceCreds(tenancy, "neuroflow-local", { ttlSeconds: 30 * 24 * 3600 })).creds, { mode: 0o600 });
+    busEnv = { NATS_CREDS: credsFile, NATS_TENANCY_FILE: tenancyFile };
+    say(`nats-server (JetStream, per-org auth) on ${nats.url}`);
   }
 
   let databaseUrl = env.DATABASE_URL;
@@ -169,11 +178,12 @@ try {
 
   // Workers need only NATS; starting them first means they are ready when the console is.
   workers = Array.from({ length: args.workers }, (_, i) =>
-    startProcess(`runtime worker ${i + 1}`, "runtime/main.ts", { NATS_URL: natsUrl, WORKER_ID: `worker-${i + 1}` }),
+    startProcess(`runtime worker ${i + 1}`, "runtime/main.ts", { NATS_URL: natsUrl, WORKER_ID: `worker-${i + 1}`, ...(busEnv.NATS_CREDS ? { NATS_CREDS: busEnv.NATS_CREDS } : {}) }),
   );
   controlPlane = startProcess("control plane", "control-plane/main.ts", {
     DATABASE_URL: databaseUrl,
     NATS_URL: natsUrl,
+    ...busEnv,
     HOST: env.HOST,
     PORT: String(env.PORT),
     AUTH_SECRET: process.env.AUTH_SECRET ?? secrets.authSecret,
