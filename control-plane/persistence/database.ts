@@ -81,9 +81,12 @@ export class Database {
       await owner.close();
     }
     const options = { logger: (message: string) => logger.debug({ component: "orm" }, message), ensureDatabase: false };
-    const app = await MikroORM.init(ormConfig(urls.app, options));
+    // Distinct context names: MikroORM finds "the current transaction" through async-local storage
+    // by context name, so with one shared name an asSystem() nested in an asUser() would silently
+    // run inside the user's transaction, as the app role.
+    const app = await MikroORM.init(ormConfig(urls.app, { ...options, contextName: "neuroflow-app" }));
     try {
-      const system = await MikroORM.init(ormConfig(urls.system, options));
+      const system = await MikroORM.init(ormConfig(urls.system, { ...options, contextName: "neuroflow-system" }));
       return new Database(app, system);
     } catch (error) {
       await app.close();

@@ -146,6 +146,15 @@ describe("row-level security, in raw SQL as the app role", () => {
     expect(await count(system, "", a.orgId, "neuroflow_ai_agents")).toBe(a.agents.length);
   });
 
+  it("runs a system unit of work nested in a user's as the system role, not inside the user's transaction", async () => {
+    const roles = await cp.db.asUser({ userId: a.userId, orgId: a.orgId }, async (userEm) => {
+      const [outer] = await userEm.execute<Array<{ role: string }>>("select current_user as role");
+      const [inner] = await cp.db.asSystem(b.orgId, (systemEm) => systemEm.execute<Array<{ role: string }>>("select current_user as role"));
+      return [outer?.role, inner?.role];
+    });
+    expect(roles).toEqual([expect.stringMatching(/_app$/), expect.stringMatching(/_system$/)]);
+  });
+
   it("shows a user only the organizations they belong to", async () => {
     expect(await count(app, a.userId, "", "neuroflow_organizations")).toBe(1);
     expect(await count(app, a.userId, "", "neuroflow_organizations", "id = ?", [b.orgId])).toBe(0);
