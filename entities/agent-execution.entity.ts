@@ -20,13 +20,13 @@ export const AgentExecution = defineEntity({
   ],
   properties: (p) => ({
     id: uuidPrimaryKey(),
-    organization: () => p.manyToOne(Organization).deleteRule("cascade").index(),
-    agent: () => p.manyToOne(AiAgent).deleteRule("cascade").index(),
+    organization: () => p.manyToOne(Organization).deleteRule("cascade"),
+    agent: () => p.manyToOne(AiAgent).deleteRule("cascade"),
     /** The workflow run this task belongs to; kept (set null) when that run is deleted. */
     workflowExecution: () => p.manyToOne(WorkflowExecution).nullable().deleteRule("set null").index(),
     /** The task description as given. */
     task: p.text(),
-    status: p.enum([...executionStatuses]).default("PENDING").index(),
+    status: p.enum([...executionStatuses]).default("PENDING"),
     input: p.json<Record<string, unknown>>(),
     output: p.json<Record<string, unknown>>().nullable(),
     error: p.json<WireError>().nullable(),
@@ -37,7 +37,7 @@ export const AgentExecution = defineEntity({
     provider: p.string().length(50).nullable(),
     model: p.string().length(200).nullable(),
     workerId: p.string().length(200).nullable(),
-    startedAt: p.datetime().columnType("timestamptz").nullable().index(),
+    startedAt: p.datetime().columnType("timestamptz").nullable(),
     completedAt: p.datetime().columnType("timestamptz").nullable(),
     /** Milliseconds from start to completion. */
     duration: p.integer().nullable(),

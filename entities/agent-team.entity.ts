@@ -8,13 +8,13 @@ import { User } from "./user.entity.js";
 export const AgentTeam = defineEntity({
   name: "AgentTeam",
   tableName: "neuroflow_agent_teams",
-  indexes: [{ properties: ["organization", "createdAt"] }],
+  indexes: [{ properties: ["organization", "createdAt"] }, { properties: ["organization", "structure"] }],
   properties: (p) => ({
     id: uuidPrimaryKey(),
-    organization: () => p.manyToOne(Organization).deleteRule("cascade").index(),
+    organization: () => p.manyToOne(Organization).deleteRule("cascade"),
     name: p.string().length(200),
     description: p.text().nullable(),
-    structure: p.enum([...teamStructures]).index(),
+    structure: p.enum([...teamStructures]),
     coordination: p.json<Record<string, unknown>>(),
     isActive: p.boolean().default(true),
     createdBy: () => p.manyToOne(User).nullable().deleteRule("set null").index(),

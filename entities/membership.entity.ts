@@ -11,7 +11,7 @@ export const Membership = defineEntity({
   uniques: [{ properties: ["organization", "user"] }],
   properties: (p) => ({
     id: uuidPrimaryKey(),
-    organization: () => p.manyToOne(Organization).deleteRule("cascade").index(),
+    organization: () => p.manyToOne(Organization).deleteRule("cascade"),
     user: () => p.manyToOne(User).deleteRule("cascade").index(),
     role: p.enum([...membershipRoles]),
     ...timestamps(),

@@ -15,8 +15,8 @@ export const TeamMember = defineEntity({
   uniques: [{ properties: ["team", "agent"] }],
   properties: (p) => ({
     id: uuidPrimaryKey(),
-    organization: () => p.manyToOne(Organization).deleteRule("cascade").index(),
-    team: () => p.manyToOne(AgentTeam).deleteRule("cascade").index(),
+    organization: () => p.manyToOne(Organization).deleteRule("cascade"),
+    team: () => p.manyToOne(AgentTeam).deleteRule("cascade"),
     agent: () => p.manyToOne(AiAgent).deleteRule("cascade").index(),
     role: p.enum([...teamRoles]).default("WORKER"),
     /** Lower runs first in pipelines; higher weighs more where priority is a weight. */

@@ -14,7 +14,7 @@ export const Workflow = defineEntity({
   ],
   properties: (p) => ({
     id: uuidPrimaryKey(),
-    organization: () => p.manyToOne(Organization).deleteRule("cascade").index(),
+    organization: () => p.manyToOne(Organization).deleteRule("cascade"),
     name: p.string().length(200),
     description: p.text().nullable(),
     nodes: p.json<unknown[]>(),
