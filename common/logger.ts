@@ -20,6 +20,14 @@ export const redactPaths = [
   "*.apiKey",
   "databaseUrl",
   "*.databaseUrl",
+  "credentials",
+  "*.credentials",
+  "encryptedCredentials",
+  "*.encryptedCredentials",
+  "creds",
+  "*.creds",
+  "seed",
+  "*.seed",
 ];
 
 /**

@@ -8,6 +8,15 @@ const TAG_BYTES = 16;
 const credentialsSchema = z.record(z.string(), z.string());
 
 /**
+ * What an integration's sealed credentials are bound to (the cipher's `context`): a sealed value
+ * copied into another integration's row, or another org's, fails to open. Whoever decrypts them
+ * (the integration actors, later) passes the same.
+ */
+export function integrationCredentialsContext(orgId: string, integrationId: string): string {
+  return `integration:${orgId}:${integrationId}`;
+}
+
+/**
  * Seals integration credentials for storage: AES-256-GCM under a key derived from AUTH_SECRET with
  * HKDF-SHA256 (info "neuroflow-integration-credentials", so the key differs from every other use of
  * the secret), a fresh random 12-byte IV per message, and the form `v1.<iv>.<tag>.<ciphertext>`

@@ -14,6 +14,8 @@ import { memberRoutes } from "./routes/members.routes.js";
 import { organizationRoutes } from "./routes/organizations.routes.js";
 import { healthRoutes } from "./routes/health.routes.js";
 import { integrationRoutes } from "./routes/integrations.routes.js";
+import { teamExecutionRoutes } from "./routes/team-executions.routes.js";
+import { teamMemberRoutes } from "./routes/team-members.routes.js";
 import { teamRoutes } from "./routes/teams.routes.js";
 import { templateRoutes } from "./routes/templates.routes.js";
 import { workflowRoutes } from "./routes/workflows.routes.js";
@@ -64,6 +66,8 @@ export async function buildHttpApp(deps: RouteDeps, options: { consoleDir?: stri
   await app.register(workflowRoutes(deps));
   await app.register(templateRoutes(deps));
   await app.register(teamRoutes(deps));
+  await app.register(teamMemberRoutes(deps));
+  await app.register(teamExecutionRoutes(deps));
   await app.register(integrationRoutes(deps));
   await app.register(healthRoutes(deps));
 

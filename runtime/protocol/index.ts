@@ -9,4 +9,6 @@ export * from "./ws.js";
 export * from "./codec.js";
 export * from "./api-workflows.js";
 export * from "./api-teams.js";
+export * from "./api-integrations.js";
 export * from "./api-orgs.js";
+export * from "./voting-rule.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { NeuroflowError } from "../../protocol/index.js";
+import { NeuroflowError } from "../../protocol/errors.js";
 
 /** Who votes: an agent id or any other non-empty name the team uses. */
 export const voterIdSchema = z.string().min(1).max(256);

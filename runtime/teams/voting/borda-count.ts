@@ -1,4 +1,4 @@
-import { NeuroflowError } from "../../protocol/index.js";
+import { NeuroflowError } from "../../protocol/errors.js";
 import type { CountedBallot } from "./ballot-admission.js";
 import { compareCodeUnits } from "./canonical-json.js";
 import type { RuleCount } from "./rule-count.js";

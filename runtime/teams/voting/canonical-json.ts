@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { NeuroflowError } from "../../protocol/index.js";
+import { NeuroflowError } from "../../protocol/errors.js";
 
 /** A value that survives `JSON.stringify` → `JSON.parse` unchanged (zod's own JSON type, so schemas agree). */
 export type JsonValue = z.core.util.JSONType;

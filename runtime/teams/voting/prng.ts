@@ -1,4 +1,4 @@
-import { NeuroflowError } from "../../protocol/index.js";
+import { NeuroflowError } from "../../protocol/errors.js";
 
 /** A seeded source of uniform numbers; the only randomness the voting rules may use. */
 export interface Prng {

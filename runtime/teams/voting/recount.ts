@@ -1,4 +1,4 @@
-import { NeuroflowError } from "../../protocol/index.js";
+import { NeuroflowError } from "../../protocol/errors.js";
 import { describeIssues } from "./ballot.js";
 import { canonicalJson } from "./canonical-json.js";
 import { tallyResultSchema, type TallyResult } from "./result.js";

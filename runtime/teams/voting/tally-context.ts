@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { NeuroflowError } from "../../protocol/index.js";
+import { NeuroflowError } from "../../protocol/errors.js";
 import { describeIssues, optionIdSchema, voterIdSchema, voterWeightsSchema } from "./ballot.js";
 import { compareCodeUnits } from "./canonical-json.js";
 import type { VotingRule } from "./rules.js";

@@ -1,4 +1,4 @@
-import { NeuroflowError } from "../../protocol/index.js";
+import { NeuroflowError } from "../../protocol/errors.js";
 import { admitBallots, compareBallots, type CountedBallot } from "./ballot-admission.js";
 import { countBorda } from "./borda-count.js";
 import { toJsonValue } from "./canonical-json.js";
