@@ -83,7 +83,9 @@ describe("row-level security, in raw SQL as the app role", () => {
   });
 
   it.each([...tenantTables, "neuroflow_organizations", "neuroflow_users"])("shows zero rows of %s without settings", async (table) => {
-    expect(await count(app, "", "", table)).toBe(0);
+    // Public and system templates are readable by everyone by design; private ones are not.
+    const where = table === "neuroflow_workflow_templates" ? "organization_id is not null and not is_public" : "true";
+    expect(await count(app, "", "", table, where)).toBe(0);
   });
 
   it.each(tenantTables.filter((t) => t !== "neuroflow_workflow_templates"))("hides org A's rows of %s from org B's member", async (table) => {
