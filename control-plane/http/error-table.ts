@@ -12,6 +12,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   PAYLOAD_TOO_LARGE: 413,
   UNAVAILABLE: 503,
   TIMEOUT: 504,
+  CANCELLED: 409,
   PROVIDER_ERROR: 502,
   INTERNAL: 500,
 };

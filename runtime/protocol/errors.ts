@@ -16,6 +16,8 @@ export const errorCodes = [
   "PAYLOAD_TOO_LARGE",
   "UNAVAILABLE",
   "TIMEOUT",
+  /** The task was cancelled on request (a terminal outcome, not a fault). */
+  "CANCELLED",
   "PROVIDER_ERROR",
   "INTERNAL",
 ] as const;

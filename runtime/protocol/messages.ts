@@ -41,6 +41,22 @@ export const agentProfileSchema = z.object({
 });
 export type AgentProfile = z.infer<typeof agentProfileSchema>;
 
+/**
+ * How long and how hard an agent works on one task, and how much it remembers. Every field is
+ * optional: the agent machine fills in its defaults (runtime/machines/agent-limits.ts).
+ */
+export const taskLimitsSchema = z.strictObject({
+  /** Deadline of the whole task from its start (all attempts and back-offs), in ms. */
+  timeoutMs: z.int().min(1).max(3_600_000).optional(),
+  /** Retries after a retryable failure (429, 5xx, provider TIMEOUT); 0 fails at the first error. */
+  maxRetries: z.int().min(0).max(10).optional(),
+  /** First back-off in ms; it doubles with each retry. */
+  retryBaseMs: z.int().min(0).max(60_000).optional(),
+  /** Past exchanges (prompt + answer) sent along as conversation context; 0 forgets everything. */
+  memoryWindow: z.int().min(0).max(100).optional(),
+});
+export type TaskLimits = z.infer<typeof taskLimitsSchema>;
+
 /** Published on `nf.<orgId>.agent.<agentId>.task` with a reply subject for the {@link TaskAck}. */
 export const agentTaskSchema = z.strictObject({
   type: z.literal("agent.task"),
@@ -50,6 +66,7 @@ export const agentTaskSchema = z.strictObject({
   prompt: z.string().min(1).max(20_000),
   agent: agentProfileSchema,
   submittedAt: z.iso.datetime(),
+  limits: taskLimitsSchema.optional(),
 });
 export type AgentTask = z.infer<typeof agentTaskSchema>;
 
@@ -59,3 +76,26 @@ export const taskAckSchema = z.discriminatedUnion("ok", [
   z.object({ ok: z.literal(false), error: wireErrorSchema }),
 ]);
 export type TaskAck = z.infer<typeof taskAckSchema>;
+
+/**
+ * Requested on `nf.<orgId>.agent.<agentId>.cancel`: stop one execution of that agent. Every runtime
+ * worker receives it; only the worker holding the execution (running or queued) answers with a
+ * {@link CancelReply}, so silence (timeout or no responders) means no worker has it.
+ */
+export const agentCancelSchema = z.strictObject({
+  type: z.literal("agent.cancel"),
+  executionId: executionIdSchema,
+  orgId: orgIdSchema,
+  agentId: agentIdSchema,
+});
+export type AgentCancel = z.infer<typeof agentCancelSchema>;
+
+/**
+ * A worker's answer to a cancel: it had the execution and cancelled it (`found: true`; its
+ * CANCELLED status event follows on the status subject), or the request was malformed.
+ */
+export const cancelReplySchema = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), executionId: executionIdSchema, found: z.boolean(), workerId: z.string() }),
+  z.object({ ok: z.literal(false), error: wireErrorSchema }),
+]);
+export type CancelReply = z.infer<typeof cancelReplySchema>;

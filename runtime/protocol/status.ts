@@ -31,6 +31,11 @@ export const executionProgressSchema = z.object({
   usage: tokenUsageSchema.optional(),
   /** Model cost in millionths of a US dollar. */
   costMicroUsd: z.int().nonnegative().optional(),
+  /**
+   * Which model call this is (1 = first try): a RUNNING event repeats with 2, 3, … for each retry;
+   * a finished event carries the number of calls made (absent when the task never started).
+   */
+  attempt: z.int().positive().optional(),
 });
 export type ExecutionProgress = z.infer<typeof executionProgressSchema>;
 

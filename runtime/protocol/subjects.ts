@@ -22,17 +22,26 @@ export const subjects = {
   /** `agent.status.changed` events of one agent. */
   agentStatus: (orgId: string, agentId: string) =>
     `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.agent.${token(agentId, "agentId")}.status`,
+  /**
+   * Cancel requests for one agent's tasks: the control plane requests, every runtime worker
+   * listens (no queue group) and only the one holding the execution answers.
+   */
+  agentCancel: (orgId: string, agentId: string) =>
+    `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.agent.${token(agentId, "agentId")}.cancel`,
   /** Everything of one organization: the tenant's permission and subscription scope. */
   org: (orgId: string) => `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.>`,
   /** Agent tasks of every org (service subscriptions of runtime workers). */
   anyAgentTask: `${SUBJECT_PREFIX}.*.agent.*.task`,
+  /** Cancel requests of every org (runtime workers, each on its own: no queue group). */
+  anyAgentCancel: `${SUBJECT_PREFIX}.*.agent.*.cancel`,
   /** Agent status events of every org (the control plane's relay). */
   anyAgentStatus: `${SUBJECT_PREFIX}.*.agent.*.status`,
 } as const;
 
 export type ParsedSubject =
   | { kind: "agent.task"; orgId: string; agentId: string }
-  | { kind: "agent.status"; orgId: string; agentId: string };
+  | { kind: "agent.status"; orgId: string; agentId: string }
+  | { kind: "agent.cancel"; orgId: string; agentId: string };
 
 /**
  * Parses a concrete subject. Throws `INVALID_SUBJECT` for anything that is not one of ours,
@@ -46,5 +55,6 @@ export function parseSubject(subject: string): ParsedSubject {
   if (!SUBJECT_TOKEN.test(orgId) || !SUBJECT_TOKEN.test(id)) throw invalid();
   if (kind === "agent" && verb === "task") return { kind: "agent.task", orgId, agentId: id };
   if (kind === "agent" && verb === "status") return { kind: "agent.status", orgId, agentId: id };
+  if (kind === "agent" && verb === "cancel") return { kind: "agent.cancel", orgId, agentId: id };
   throw invalid();
 }

@@ -4,6 +4,7 @@ import { createActor, waitFor, type Actor } from "xstate";
 import { createCallModel } from "../actors/call-model.actor.js";
 import { agentMachine } from "../machines/agent.machine.js";
 import {
+  agentCancelSchema,
   agentTaskSchema,
   decodeJson,
   encodeJson,
@@ -11,6 +12,7 @@ import {
   parseSubject,
   subjects,
   type AgentStatusChanged,
+  type CancelReply,
   type TaskAck,
 } from "../protocol/index.js";
 import type { PriceTable } from "../providers/prices.js";
@@ -40,6 +42,12 @@ interface HostedAgent {
  * them, replies with a TaskAck (or a typed error), feeds them to the agent's actor (created on
  * first task) and publishes every status change the actor goes through.
  *
+ * Cancels arrive on `nf.*.agent.*.cancel` at every worker (no queue group: the task went to one
+ * worker of the queue group, and only that one knows it). The worker holding the execution, as
+ * its current or a queued task, cancels it and answers `found: true`; the others stay silent,
+ * because the requester takes the first answer and a "not here" could beat the real one. The
+ * requester reads silence (timeout, no responders) as "no worker has it".
+ *
  * Lifecycle: `start()`, then `stop()` stops taking tasks, waits for in-flight work (up to
  * `graceMs`), and stops the actors. A malformed task is answered with INVALID_SUBJECT /
  * INVALID_MESSAGE and logged; it never affects other agents or the worker.
@@ -49,6 +57,7 @@ export class AgentHost {
   readonly #agents = new Map<string, HostedAgent>();
   readonly #now: () => number;
   #subscription: Subscription | undefined;
+  #cancels: Subscription | undefined;
 
   constructor(deps: AgentHostDeps) {
     this.#deps = deps;
@@ -72,6 +81,15 @@ export class AgentHost {
         this.#onTask(msg);
       },
     });
+    this.#cancels = this.#deps.nc.subscribe(subjects.anyAgentCancel, {
+      callback: (error, msg) => {
+        if (error) {
+          this.#deps.logger.error({ err: error }, "cancel subscription failed");
+          return;
+        }
+        this.#onCancel(msg);
+      },
+    });
     this.#deps.logger.info({ subject: subjects.anyAgentTask, queue: RUNTIME_QUEUE }, "taking agent tasks");
   }
 
@@ -79,10 +97,14 @@ export class AgentHost {
     const subscription = this.#subscription;
     this.#subscription = undefined;
     if (subscription) await subscription.drain();
+    // Cancels stay open while in-flight work settles, so a stop can still be hurried along.
     const settle = [...this.#agents.values()].map(({ actor }) =>
       waitFor(actor, (snapshot) => !snapshot.matches("working"), { timeout: graceMs }).catch(() => undefined),
     );
     await Promise.all(settle);
+    const cancels = this.#cancels;
+    this.#cancels = undefined;
+    if (cancels) await cancels.drain();
     for (const { actor } of this.#agents.values()) actor.stop();
     this.#agents.clear();
   }
@@ -105,6 +127,35 @@ export class AgentHost {
       ack = { ok: false, error: wire };
     }
     if (msg.reply) msg.respond(encodeJson(ack));
+  }
+
+  #onCancel(msg: Msg): void {
+    let reply: CancelReply | undefined;
+    try {
+      const target = parseSubject(msg.subject);
+      if (target.kind !== "agent.cancel") throw new NeuroflowError("INVALID_SUBJECT", `not a cancel subject: ${msg.subject}`);
+      const cancel = decodeJson(agentCancelSchema, msg.data, "cancel request");
+      if (cancel.orgId !== target.orgId || cancel.agentId !== target.agentId) {
+        throw new NeuroflowError("INVALID_MESSAGE", "cancel orgId/agentId do not match its subject");
+      }
+      const hosted = this.#agents.get(cancel.agentId);
+      const context = hosted?.actor.getSnapshot().context;
+      const holds =
+        context?.orgId === cancel.orgId &&
+        (context.current?.executionId === cancel.executionId || context.mailbox.some((task) => task.executionId === cancel.executionId));
+      if (hosted && holds) {
+        // Synchronous: the CANCELLED status event is published before the reply goes out.
+        hosted.actor.send({ type: "task.cancel", executionId: cancel.executionId });
+        this.#deps.logger.info({ orgId: cancel.orgId, agentId: cancel.agentId, executionId: cancel.executionId }, "cancelled a task");
+        reply = { ok: true, executionId: cancel.executionId, found: true, workerId: this.#deps.workerId };
+      }
+    } catch (error) {
+      // Every worker sees the same malformed message and gives the same answer.
+      const wire = NeuroflowError.toWire(error);
+      this.#deps.logger.warn({ subject: msg.subject, error: wire }, "rejected a cancel message");
+      reply = { ok: false, error: wire };
+    }
+    if (reply && msg.reply) msg.respond(encodeJson(reply));
   }
 
   #agent(orgId: string, agentId: string): HostedAgent {
@@ -137,8 +188,13 @@ export class AgentHost {
 
   #publish(event: AgentStatusChanged, hosted: HostedAgent, logger: Logger): void {
     const execution = event.execution;
-    if (execution?.status === "RUNNING") hosted.startedAt.set(execution.executionId, new Date(execution.startedAt));
-    else if (execution) hosted.startedAt.delete(execution.executionId);
+    if (execution?.status === "RUNNING") {
+      // A retry repeats RUNNING: keep the first start, so durations cover every attempt.
+      if (!hosted.startedAt.has(execution.executionId)) hosted.startedAt.set(execution.executionId, new Date(execution.startedAt));
+      if ((execution.attempt ?? 1) > 1) logger.info({ executionId: execution.executionId, attempt: execution.attempt }, "retrying a model call");
+    } else if (execution) {
+      hosted.startedAt.delete(execution.executionId);
+    }
     if (execution?.status === "FAILED") logger.warn({ executionId: execution.executionId, error: execution.error }, "task failed");
     logger.debug({ status: event.status, execution: execution?.status }, "status changed");
     this.#deps.nc.publish(subjects.agentStatus(event.orgId, event.agentId), encodeJson(event));
