@@ -4,6 +4,7 @@ import fastifySwagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { installErrorHandling } from "./errors.js";
+import { installJsonBodyParser } from "./json-body.js";
 import type { RouteDeps } from "./route-deps.js";
 import { agentExecutionRoutes } from "./routes/agent-executions.routes.js";
 import { agentRoutes } from "./routes/agents.routes.js";
@@ -37,6 +38,7 @@ export async function buildHttpApp(deps: RouteDeps, options: { consoleDir?: stri
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  installJsonBodyParser(app);
   deps.metrics.instrument(app);
 
   // The OpenAPI document is generated from the same zod schemas that validate the requests.

@@ -113,9 +113,11 @@ export async function applyStatusEvent(em: EntityManager, event: AgentStatusChan
     });
   }
   await em.execute(
+    // Only a newer event moves the status: every control-plane replica applies every event, and a
+    // slow replica's late RUNNING must not overwrite the IDLE that followed it.
     `update neuroflow_ai_agents set status = ?, last_active_at = ?, updated_at = now()
-      where id = ? and organization_id = ?`,
-    [event.status, event.at, event.agentId, event.orgId],
+      where id = ? and organization_id = ? and (last_active_at is null or last_active_at <= ?)`,
+    [event.status, event.at, event.agentId, event.orgId, event.at],
     "run",
   );
   return changed;

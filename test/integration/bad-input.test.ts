@@ -74,6 +74,15 @@ describe("bad input gets a clear error and loses no data", () => {
       expect(response.body).toMatchObject({ error: { code: "VALIDATION_FAILED", details: expect.any(Array) } });
     });
 
+    it("rejects a NUL character anywhere in a JSON body with 400, not a database error", async () => {
+      for (const body of [{ prompt: "a\u0000b" }, { prompt: "ok", ["k\u0000"]: 1 }]) {
+        const response = await api(cp.url, tasksPath, { cookie, body });
+        expect(response).toMatchObject({ status: 400, body: { error: { code: "VALIDATION_FAILED", message: expect.stringContaining("NUL") } } });
+      }
+      const org = await api(cp.url, "/api/orgs", { cookie, body: { name: "bad\u0000name", slug: "nul-test" } });
+      expect(org.status).toBe(400);
+    });
+
     it("rejects broken JSON with 400", async () => {
       const response = await api(cp.url, tasksPath, { cookie, rawBody: '{"prompt": "hi"' });
       expect(response.status).toBe(400);

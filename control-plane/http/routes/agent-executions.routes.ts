@@ -1,22 +1,15 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { AgentExecution, executionStatuses } from "../../../entities/index.js";
+import { AgentExecution } from "../../../entities/index.js";
 import { agentIdSchema, executionIdSchema, executionViewSchema, nextCursorSchema, NeuroflowError } from "../../../runtime/protocol/index.js";
 import { cancelExecution } from "../../dispatch/task-dispatcher.js";
 import { executionView } from "../../persistence/views.js";
-import { page, pageQueryShape } from "../pagination.js";
+import { executionFilters, executionQueryShape } from "../execution-query.js";
+import { page } from "../pagination.js";
 import type { RouteDeps } from "../route-deps.js";
 import { findAgent } from "./agents.routes.js";
 
-const listQuery = z.strictObject({
-  ...pageQueryShape,
-  status: z.enum(executionStatuses).optional(),
-  /** Created at or after (ISO 8601). */
-  from: z.iso.datetime({ offset: true }).optional(),
-  /** Created before (ISO 8601). */
-  to: z.iso.datetime({ offset: true }).optional(),
-  agentId: agentIdSchema.optional(),
-});
+const listQuery = z.strictObject({ ...executionQueryShape, agentId: agentIdSchema.optional() });
 const listResponse = z.object({ executions: z.array(executionViewSchema), nextCursor: nextCursorSchema });
 const executionBody = z.object({ execution: executionViewSchema });
 /**
@@ -24,19 +17,6 @@ const executionBody = z.object({ execution: executionViewSchema });
  * cancel of a task no worker holds waits this long before it is cancelled in the database.
  */
 const CANCEL_REPLY_TIMEOUT_MS = 1_000;
-
-function filters(orgId: string, query: z.infer<typeof listQuery>) {
-  const createdAt = {
-    ...(query.from ? { $gte: new Date(query.from) } : {}),
-    ...(query.to ? { $lt: new Date(query.to) } : {}),
-  };
-  return {
-    organization: orgId,
-    ...(query.status ? { status: query.status } : {}),
-    ...(query.agentId ? { agent: query.agentId } : {}),
-    ...(Object.keys(createdAt).length > 0 ? { createdAt } : {}),
-  };
-}
 
 /**
  * Agent executions: per org or per agent, newest first, filtered by status, agent and time range
@@ -49,7 +29,7 @@ export function agentExecutionRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
       { schema: { params: z.object({ orgId: z.string() }), querystring: listQuery, response: { 200: listResponse } } },
       async (request) =>
         deps.gate.run(request.headers, request.params.orgId, "VIEWER", async (em) => {
-          const result = await page(em, AgentExecution, filters(request.params.orgId, request.query), request.query);
+          const result = await page(em, AgentExecution, executionFilters(request.params.orgId, request.query, { agent: request.query.agentId }), request.query);
           return { executions: result.items.map(executionView), nextCursor: result.nextCursor };
         }),
     );
@@ -60,7 +40,7 @@ export function agentExecutionRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
       async (request) =>
         deps.gate.run(request.headers, request.params.orgId, "VIEWER", async (em) => {
           const agent = await findAgent(em, request.params.orgId, request.params.agentId);
-          const result = await page(em, AgentExecution, { ...filters(request.params.orgId, request.query), agent }, request.query);
+          const result = await page(em, AgentExecution, { ...executionFilters(request.params.orgId, request.query), agent }, request.query);
           return { executions: result.items.map(executionView), nextCursor: result.nextCursor };
         }),
     );

@@ -1,33 +1,13 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { executionStatuses, TeamExecution } from "../../../entities/index.js";
+import { TeamExecution } from "../../../entities/index.js";
 import { nextCursorSchema, NeuroflowError, teamExecutionIdSchema, teamExecutionViewSchema, teamIdSchema } from "../../../runtime/protocol/index.js";
 import { teamExecutionView } from "../../persistence/team-views.js";
-import { page, pageQueryShape } from "../pagination.js";
+import { executionFilters, executionQueryShape } from "../execution-query.js";
+import { page } from "../pagination.js";
 import type { RouteDeps } from "../route-deps.js";
 
-const listQuery = z.strictObject({
-  ...pageQueryShape,
-  status: z.enum(executionStatuses).optional(),
-  /** Created at or after (ISO 8601). */
-  from: z.iso.datetime({ offset: true }).optional(),
-  /** Created before (ISO 8601). */
-  to: z.iso.datetime({ offset: true }).optional(),
-  teamId: teamIdSchema.optional(),
-});
-
-function filters(orgId: string, query: z.infer<typeof listQuery>) {
-  const createdAt = {
-    ...(query.from ? { $gte: new Date(query.from) } : {}),
-    ...(query.to ? { $lt: new Date(query.to) } : {}),
-  };
-  return {
-    organization: orgId,
-    ...(query.status ? { status: query.status } : {}),
-    ...(query.teamId ? { team: query.teamId } : {}),
-    ...(Object.keys(createdAt).length > 0 ? { createdAt } : {}),
-  };
-}
+const listQuery = z.strictObject({ ...executionQueryShape, teamId: teamIdSchema.optional() });
 
 /**
  * Team executions of an org (VIEWER), newest first, filtered by status, team and time range.
@@ -46,7 +26,7 @@ export function teamExecutionRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
       },
       async (request) =>
         deps.gate.run(request.headers, request.params.orgId, "VIEWER", async (em) => {
-          const result = await page(em, TeamExecution, filters(request.params.orgId, request.query), request.query);
+          const result = await page(em, TeamExecution, executionFilters(request.params.orgId, request.query, { team: request.query.teamId }), request.query);
           return { executions: result.items.map(teamExecutionView), nextCursor: result.nextCursor };
         }),
     );

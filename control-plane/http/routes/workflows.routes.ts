@@ -3,7 +3,7 @@ import type { FilterQuery } from "@mikro-orm/core";
 import { raw, type EntityManager } from "@mikro-orm/postgresql";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { executionStatuses, Workflow, WorkflowExecution, type IWorkflow } from "../../../entities/index.js";
+import { Workflow, WorkflowExecution, type IWorkflow } from "../../../entities/index.js";
 import {
   assertSoundGraphChange,
   createWorkflowBodySchema,
@@ -17,6 +17,7 @@ import {
   workflowViewSchema,
 } from "../../../runtime/protocol/index.js";
 import { workflowExecutionView, workflowView } from "../../persistence/workflow-views.js";
+import { executionFilters, executionQueryShape } from "../execution-query.js";
 import { page, pageQueryShape } from "../pagination.js";
 import type { RouteDeps } from "../route-deps.js";
 import { containsPattern, findTemplate } from "./templates.routes.js";
@@ -37,15 +38,7 @@ const listQuery = z.strictObject({
   /** Case-insensitive substring of the name. */
   search: z.string().trim().min(1).max(200).optional(),
 });
-const executionQuery = z.strictObject({
-  ...pageQueryShape,
-  status: z.enum(executionStatuses).optional(),
-  /** Created at or after (ISO 8601). */
-  from: z.iso.datetime({ offset: true }).optional(),
-  /** Created before (ISO 8601). */
-  to: z.iso.datetime({ offset: true }).optional(),
-  workflowId: workflowIdSchema.optional(),
-});
+const executionQuery = z.strictObject({ ...executionQueryShape, workflowId: workflowIdSchema.optional() });
 
 /** Throws NOT_FOUND unless the workflow exists in `orgId` (and row-level security lets us see it). */
 export async function findWorkflow(em: EntityManager, orgId: string, workflowId: string): Promise<IWorkflow> {
@@ -61,19 +54,6 @@ function workflowFilters(orgId: string, query: z.infer<typeof listQuery>): Filte
     ...(query.search ? { name: { $ilike: containsPattern(query.search) } } : {}),
     // jsonb containment: the tags array holds this string (bound as JSON, never spliced into SQL).
     ...(query.tag ? { [raw("tags @> ?::jsonb", [JSON.stringify([query.tag])])]: true } : {}),
-  };
-}
-
-function executionFilters(orgId: string, query: z.infer<typeof executionQuery>) {
-  const createdAt = {
-    ...(query.from ? { $gte: new Date(query.from) } : {}),
-    ...(query.to ? { $lt: new Date(query.to) } : {}),
-  };
-  return {
-    organization: orgId,
-    ...(query.status ? { status: query.status } : {}),
-    ...(query.workflowId ? { workflow: query.workflowId } : {}),
-    ...(Object.keys(createdAt).length > 0 ? { createdAt } : {}),
   };
 }
 
@@ -195,7 +175,7 @@ export function workflowRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
       { schema: { params: orgParams, querystring: executionQuery, response: { 200: executionList } } },
       async (request) =>
         deps.gate.run(request.headers, request.params.orgId, "VIEWER", async (em) => {
-          const result = await page(em, WorkflowExecution, executionFilters(request.params.orgId, request.query), request.query);
+          const result = await page(em, WorkflowExecution, executionFilters(request.params.orgId, request.query, { workflow: request.query.workflowId }), request.query);
           return { executions: result.items.map(workflowExecutionView), nextCursor: result.nextCursor };
         }),
     );
