@@ -20,6 +20,12 @@ export const loginBodySchema = z.strictObject({
   password: z.string().min(1).max(1024),
 });
 
+export const signupBodySchema = z.strictObject({
+  email: z.email().max(320),
+  name: z.string().trim().min(1).max(200),
+  password: z.string().min(10, "use at least 10 characters").max(1024),
+});
+
 export const sessionViewSchema = z.object({
   user: z.object({ id: z.uuid(), email: z.string(), name: z.string() }),
   memberships: z.array(

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { Membership, User } from "../../../entities/index.js";
-import { loginBodySchema, NeuroflowError, sessionViewSchema, type SessionView } from "../../../runtime/protocol/index.js";
-import { verifyPassword } from "../../auth/password.js";
+import { loginBodySchema, NeuroflowError, sessionViewSchema, signupBodySchema, type SessionView } from "../../../runtime/protocol/index.js";
+import { hashPassword, verifyPassword } from "../../auth/password.js";
 import { SessionTokens } from "../../auth/session.js";
 import type { RouteDeps } from "../route-deps.js";
 
@@ -17,17 +17,37 @@ function sessionView(deps: RouteDeps, userId: string): Promise<SessionView> {
   });
 }
 
-/** Email + password login (argon2), the session cookie, and who am I. */
+/** Email + password sign-up and login (argon2), the session cookie, and who am I. */
 export function authRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
+  // An unknown email still costs one argon2 verification, so timing doesn't tell which emails exist.
+  const decoyHash = hashPassword("decoy-password-for-unknown-emails");
   return async (app) => {
+    app.post(
+      "/api/auth/signup",
+      { schema: { body: signupBodySchema, response: { 201: sessionViewSchema } } },
+      async (request, reply) => {
+        const email = request.body.email.toLowerCase();
+        const passwordHash = await hashPassword(request.body.password);
+        // Nobody is logged in yet: accounts are created by the system role.
+        const user = await deps.db.asSystem(null, async (em) => {
+          if (await em.findOne(User, { email })) throw new NeuroflowError("CONFLICT", "an account with that email exists; log in instead");
+          const created = em.create(User, { email, name: request.body.name, passwordHash });
+          await em.flush();
+          return created;
+        });
+        reply.header("set-cookie", deps.tokens.cookie(await deps.tokens.issue(user.id)));
+        return reply.status(201).send(await sessionView(deps, user.id));
+      },
+    );
+
     app.post(
       "/api/auth/login",
       { schema: { body: loginBodySchema, response: { 200: sessionViewSchema } } },
       async (request, reply) => {
         // Who is logging in is not known yet: the lookup by email is the system's.
         const user = await deps.db.asSystem(null, (em) => em.findOne(User, { email: request.body.email.toLowerCase() }));
-        // Verify against a hash even for unknown emails would equalise timing; argon2 dominates either way.
-        if (!user || !(await verifyPassword(user.passwordHash, request.body.password))) {
+        const valid = await verifyPassword(user?.passwordHash ?? (await decoyHash), request.body.password);
+        if (!user || !valid) {
           throw new NeuroflowError("UNAUTHENTICATED", "wrong email or password");
         }
         reply.header("set-cookie", deps.tokens.cookie(await deps.tokens.issue(user.id)));
