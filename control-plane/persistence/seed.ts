@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { AiAgent, Membership, Organization, User, type IAiAgent, type MembershipRole } from "../../entities/index.js";
-import type { ModelConfig, Personality } from "../../runtime/protocol/index.js";
+import { AgentTeam, AiAgent, Membership, Organization, TeamMember, User, type IAiAgent, type MembershipRole } from "../../entities/index.js";
+import { teamDefinitionSchema, type ModelConfig, type Personality } from "../../runtime/protocol/index.js";
 import { hashPassword } from "../auth/password.js";
 import type { Database } from "./database.js";
 
@@ -63,5 +63,56 @@ export async function seedDemo(db: Database): Promise<{ created: boolean; orgId:
     user: { email: DEMO_LOGIN.email, name: "Demo User", password: DEMO_LOGIN.password },
     agents: demoAgents,
   });
+  await seedDemoTeams(db, seeded);
   return { created: true, orgId: seeded.orgId };
+}
+
+/**
+ * Two teams over the demo agents, one hierarchical and one democratic, checked by the same
+ * schema the API uses so the demo never holds a team the API would refuse.
+ */
+async function seedDemoTeams(db: Database, org: SeededOrg): Promise<void> {
+  const [ada, grace, linus, hedy, alan] = org.agents;
+  if (!ada || !grace || !linus || !hedy || !alan) return;
+  const teams = [
+    {
+      name: "Launch squad",
+      description: "Grace plans and delegates; the others research, write and review.",
+      definition: teamDefinitionSchema.parse({
+        structure: "HIERARCHICAL",
+        coordination: {},
+        members: [
+          { agentId: grace.id, role: "LEADER", priority: 10 },
+          { agentId: ada.id, role: "SPECIALIST", priority: 5 },
+          { agentId: hedy.id, role: "WORKER", priority: 3 },
+          { agentId: linus.id, role: "WORKER", priority: 2 },
+        ],
+      }),
+    },
+    {
+      name: "Review board",
+      description: "Everyone answers, debates once, and the majority decides.",
+      definition: teamDefinitionSchema.parse({
+        structure: "DEMOCRATIC",
+        coordination: { rule: { kind: "majority", quorum: 0.6, tieBreak: "random" }, debateRounds: 1 },
+        members: org.agents.map((agent, index) => ({ agentId: agent.id, role: "WORKER", priority: index })),
+      }),
+    },
+  ];
+  await db.asSystem(org.orgId, async (em) => {
+    for (const { name, description, definition } of teams) {
+      const team = em.create(AgentTeam, {
+        organization: org.orgId,
+        name,
+        description,
+        structure: definition.structure,
+        coordination: definition.coordination,
+        createdBy: org.userId,
+      });
+      for (const member of definition.members) {
+        em.create(TeamMember, { organization: org.orgId, team, agent: member.agentId, role: member.role, priority: member.priority });
+      }
+    }
+    await em.flush();
+  });
 }
