@@ -77,10 +77,18 @@ describe("bad input gets a clear error and loses no data", () => {
     it("rejects a NUL character anywhere in a JSON body with 400, not a database error", async () => {
       for (const body of [{ prompt: "a\u0000b" }, { prompt: "ok", ["k\u0000"]: 1 }]) {
         const response = await api(cp.url, tasksPath, { cookie, body });
-        expect(response).toMatchObject({ status: 400, body: { error: { code: "VALIDATION_FAILED", message: expect.stringContaining("NUL") } } });
+        expect(response).toMatchObject({ status: 400, body: { error: { code: "VALIDATION_FAILED", message: expect.stringContaining("U+0000") } } });
       }
       const org = await api(cp.url, "/api/orgs", { cookie, body: { name: "bad\u0000name", slug: "nul-test" } });
       expect(org.status).toBe(400);
+    });
+
+    it("rejects lone surrogates, NUL in query strings and absurd nesting with 400", async () => {
+      expect((await api(cp.url, tasksPath, { cookie, rawBody: '{"prompt":"\\ud800"}' })).status).toBe(400);
+      const search = await api(cp.url, `/api/orgs/${org.orgId}/workflows?search=%00`, { cookie });
+      expect(search).toMatchObject({ status: 400, body: { error: { code: "VALIDATION_FAILED" } } });
+      const deep = `{"prompt":"x","extra":${"[".repeat(100)}${"]".repeat(100)}}`;
+      expect((await api(cp.url, tasksPath, { cookie, rawBody: deep })).status).toBe(400);
     });
 
     it("rejects broken JSON with 400", async () => {
