@@ -138,7 +138,7 @@ interface WriteEndpoint {
   /** The route as registered. */
   route: string;
   path: (f: Fixture) => string;
-  /** The least role the route needs ("session": any logged-in user, "none": no login); the fuzz calls it as the org's OWNER. */
+  /** The least role the route needs ("session": every logged-in user, "none": no login); the fuzz calls it as the org's OWNER. */
   minRole: MembershipRole | "session" | "none";
   schema: z.ZodType;
   valid: (f: Fixture) => fc.Arbitrary<unknown>;

@@ -42,7 +42,7 @@ const printableUnit = fc.oneof({ weight: 4, arbitrary: asciiChar }, { weight: 1,
 export const codePoints = (text: string) => Array.from(text).length;
 
 /** Drops code points from the end until `text` fits `max` of them. */
-function fit(text: string, max: number, trim: boolean): string {
+function clampText(text: string, max: number, trim: boolean): string {
   let result = trim ? text.trim() : text;
   while (codePoints(result) > max) {
     const points = Array.from(result);
@@ -59,7 +59,7 @@ function fit(text: string, max: number, trim: boolean): string {
 export function text(options: { min?: number; max: number; trim?: boolean }): fc.Arbitrary<string> {
   const { min = 0, max, trim = false } = options;
   const core = fc.string({ unit: printableUnit, maxLength: Math.min(max, 40) }).map((raw) => {
-    const fitted = fit(raw, max, trim);
+    const fitted = clampText(raw, max, trim);
     const length = codePoints(fitted);
     return length >= min ? fitted : fitted + "x".repeat(min - length);
   });

@@ -12,7 +12,7 @@ function orgView(org: { id: string; name: string; slug: string; createdAt: Date 
 }
 
 /**
- * Organizations: any logged-in user may create one (and becomes its OWNER); members read it;
+ * Organizations: every logged-in user may create one (and becomes its OWNER); members read it;
  * the OWNER renames or deletes it (deleting removes every row of the org, by cascade).
  */
 export function organizationRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
