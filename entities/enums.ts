@@ -1,37 +1,38 @@
+import {
+  difficultyLevelSchema,
+  integrationProviderSchema,
+  integrationStatusSchema,
+  membershipRoleSchema,
+  teamRoleSchema,
+  teamStructureSchema,
+  templateCategorySchema,
+} from "../runtime/protocol/index.js";
+
 /**
- * Enum values of the data model. The wire protocol owns the values that travel (agent and
- * execution status); the rest are the database's own. Entities pass these arrays to `p.enum`
- * (a text column with a CHECK constraint).
+ * Enum values of the data model. The wire protocol's zod enums are the one source: entities pass
+ * these arrays to `p.enum` (a text column with a CHECK constraint), so the API and the database
+ * can't disagree.
  */
 export { agentStatuses, executionStatuses } from "../runtime/protocol/index.js";
 export type { AgentStatus, ExecutionStatus } from "../runtime/protocol/index.js";
 
-export const membershipRoles = ["OWNER", "ADMIN", "MEMBER", "VIEWER"] as const;
+export const membershipRoles = membershipRoleSchema.options;
 export type MembershipRole = (typeof membershipRoles)[number];
 
-export const teamStructures = ["HIERARCHICAL", "COLLABORATIVE", "PIPELINE", "DEMOCRATIC"] as const;
+export const teamStructures = teamStructureSchema.options;
 export type TeamStructure = (typeof teamStructures)[number];
 
-export const teamRoles = ["LEADER", "WORKER", "COORDINATOR", "SPECIALIST"] as const;
+export const teamRoles = teamRoleSchema.options;
 export type TeamRole = (typeof teamRoles)[number];
 
-export const integrationProviders = ["SLACK", "GMAIL", "WEBHOOK", "HTTP"] as const;
+export const integrationProviders = integrationProviderSchema.options;
 export type IntegrationProvider = (typeof integrationProviders)[number];
 
-export const integrationStatuses = ["CONNECTED", "DISCONNECTED", "ERROR", "TESTING"] as const;
+export const integrationStatuses = integrationStatusSchema.options;
 export type IntegrationStatus = (typeof integrationStatuses)[number];
 
-export const templateCategories = [
-  "SALES",
-  "SUPPORT",
-  "MARKETING",
-  "DATA_PROCESSING",
-  "AUTOMATION",
-  "ANALYTICS",
-  "CONTENT",
-  "COMMUNICATION",
-] as const;
+export const templateCategories = templateCategorySchema.options;
 export type TemplateCategory = (typeof templateCategories)[number];
 
-export const difficultyLevels = ["BEGINNER", "INTERMEDIATE", "ADVANCED", "EXPERT"] as const;
+export const difficultyLevels = difficultyLevelSchema.options;
 export type DifficultyLevel = (typeof difficultyLevels)[number];

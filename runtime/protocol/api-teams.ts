@@ -14,7 +14,7 @@ export const teamIdSchema = z.uuid();
 export const teamMemberIdSchema = z.uuid();
 export const teamExecutionIdSchema = z.uuid();
 
-// Same values as entities/enums.ts (the database's CHECK constraints); the protocol imports only zod.
+// The one source of these values: entities/enums.ts (and so the database CHECK constraints) derive from them.
 export const teamStructureSchema = z.enum(["HIERARCHICAL", "COLLABORATIVE", "PIPELINE", "DEMOCRATIC"]);
 export type TeamStructure = z.infer<typeof teamStructureSchema>;
 export const teamRoleSchema = z.enum(["LEADER", "WORKER", "COORDINATOR", "SPECIALIST"]);

@@ -20,7 +20,7 @@ export const MAX_WORKFLOW_NODES = 500;
 export const MAX_WORKFLOW_EDGES = 2_000;
 export const MAX_WORKFLOW_TAGS = 20;
 
-/** Must equal `templateCategories` / `difficultyLevels` of entities/enums.ts; tsc checks both ways where routes and views cross. */
+/** The one source of these values: entities/enums.ts (and so the database CHECK constraints) derive from them. */
 export const templateCategorySchema = z.enum([
   "SALES",
   "SUPPORT",
