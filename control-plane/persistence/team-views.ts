@@ -1,3 +1,4 @@
+import { runOutcomeView } from "./views.js";
 import type { IAgentTeam, IIntegration, ITeamExecution, ITeamMember } from "../../entities/index.js";
 import type { IntegrationView, TeamExecutionView, TeamMemberView, TeamView } from "../../runtime/protocol/index.js";
 
@@ -49,17 +50,10 @@ export function teamExecutionView(execution: ITeamExecution): TeamExecutionView 
     coordination: execution.coordination,
     status: execution.status,
     input: execution.input,
-    output: execution.output ?? null,
-    error: execution.error ? { code: execution.error.code, message: execution.error.message } : null,
     agentParticipation: execution.agentParticipation,
     results: execution.results,
     log: execution.log,
-    tokensUsed: execution.tokensUsed,
-    cost: execution.cost,
-    duration: execution.duration ?? null,
-    createdAt: execution.createdAt.toISOString(),
-    startedAt: execution.startedAt?.toISOString() ?? null,
-    completedAt: execution.completedAt?.toISOString() ?? null,
+    ...runOutcomeView(execution),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { IAgentExecution, IAiAgent } from "../../entities/index.js";
-import type { AgentView, ExecutionView } from "../../runtime/protocol/index.js";
+import type { AgentView, ExecutionView, WireError } from "../../runtime/protocol/index.js";
 
 /** Entity → API view. Fields are mapped one by one so nothing internal leaks by accident. */
 export function agentView(agent: IAiAgent): AgentView {
@@ -35,6 +35,29 @@ export function executionView(execution: IAgentExecution): ExecutionView {
     promptTokens: execution.promptTokens,
     completionTokens: execution.completionTokens,
     tokensUsed: execution.tokensUsed,
+    duration: execution.duration ?? null,
+    createdAt: execution.createdAt.toISOString(),
+    startedAt: execution.startedAt?.toISOString() ?? null,
+    completedAt: execution.completedAt?.toISOString() ?? null,
+  };
+}
+
+/** What a workflow or team execution has in common, ready for the API (`retryable` stays internal). */
+export function runOutcomeView(execution: {
+  output?: Record<string, unknown> | null;
+  error?: WireError | null;
+  tokensUsed: number;
+  cost: number;
+  duration?: number | null;
+  createdAt: Date;
+  startedAt?: Date | null;
+  completedAt?: Date | null;
+}) {
+  return {
+    output: execution.output ?? null,
+    error: execution.error ? { code: execution.error.code, message: execution.error.message } : null,
+    tokensUsed: execution.tokensUsed,
+    cost: execution.cost,
     duration: execution.duration ?? null,
     createdAt: execution.createdAt.toISOString(),
     startedAt: execution.startedAt?.toISOString() ?? null,

@@ -1,3 +1,4 @@
+import { runOutcomeView } from "./views.js";
 import { z } from "zod";
 import type { IWorkflow, IWorkflowExecution, IWorkflowTemplate } from "../../entities/index.js";
 import {
@@ -49,17 +50,9 @@ export function workflowExecutionView(execution: IWorkflowExecution): WorkflowEx
     workflowId: execution.workflow.id,
     status: execution.status,
     input: execution.input,
-    output: execution.output ?? null,
-    // `retryable` is for processes deciding to retry, not for the API's readers.
-    error: execution.error ? { code: execution.error.code, message: execution.error.message } : null,
     logs: execution.logs,
     triggeredBy: execution.triggeredBy ?? null,
-    tokensUsed: execution.tokensUsed,
-    cost: execution.cost,
-    duration: execution.duration ?? null,
-    createdAt: execution.createdAt.toISOString(),
-    startedAt: execution.startedAt?.toISOString() ?? null,
-    completedAt: execution.completedAt?.toISOString() ?? null,
+    ...runOutcomeView(execution),
   };
 }
 
