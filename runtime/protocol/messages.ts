@@ -19,6 +19,11 @@ export const modelConfigSchema = z.object({
       latencyMs: z.int().min(0).max(600_000).optional(),
       /** Seed of this agent's deterministic answers, overriding the worker's. */
       seed: z.int().optional(),
+      /**
+       * Probability of answering a task with a known answer ({@link AgentTask.answerKey}) correctly,
+       * so experiments measure something offline. Absent: 1 (always right).
+       */
+      accuracy: z.number().min(0).max(1).optional(),
     })
     .optional(),
 });
@@ -57,7 +62,24 @@ export const taskLimitsSchema = z.strictObject({
 });
 export type TaskLimits = z.infer<typeof taskLimitsSchema>;
 
-/** Published on `nf.<orgId>.agent.<agentId>.task` with a reply subject for the {@link TaskAck}. */
+/**
+ * The known answer of an experiment task: the options a member may answer with and the right one.
+ * Only the simulated provider reads it (to be right with its agent's `accuracy`); it is never sent
+ * to a real model.
+ */
+export const answerKeySchema = z
+  .strictObject({
+    options: z.array(z.string().min(1).max(200)).min(2).max(26),
+    correct: z.string().min(1).max(200),
+  })
+  .refine((key) => key.options.includes(key.correct), { path: ["correct"], message: "correct must be one of options" });
+export type AnswerKey = z.infer<typeof answerKeySchema>;
+
+/**
+ * A task for one agent. Published on `nf.<orgId>.agent.<agentId>.task` (the reply is a
+ * {@link TaskAck}; the outcome follows as status events) or `.call` (the reply is the outcome, an
+ * {@link AgentCallReply}, once the task has ended).
+ */
 export const agentTaskSchema = z.strictObject({
   type: z.literal("agent.task"),
   executionId: executionIdSchema,
@@ -67,6 +89,7 @@ export const agentTaskSchema = z.strictObject({
   agent: agentProfileSchema,
   submittedAt: z.iso.datetime(),
   limits: taskLimitsSchema.optional(),
+  answerKey: answerKeySchema.optional(),
 });
 export type AgentTask = z.infer<typeof agentTaskSchema>;
 

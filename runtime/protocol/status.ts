@@ -54,3 +54,14 @@ export const agentStatusChangedSchema = z.object({
   execution: executionProgressSchema.optional(),
 });
 export type AgentStatusChanged = z.infer<typeof agentStatusChangedSchema>;
+
+/**
+ * The reply to a task sent on `nf.<orgId>.agent.<agentId>.call`: the execution once it has ended
+ * (COMPLETED, FAILED or CANCELLED, with output, usage and cost), or a typed error when the task was
+ * refused (malformed, wrong subject).
+ */
+export const agentCallReplySchema = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), workerId: z.string(), execution: executionProgressSchema }),
+  z.object({ ok: z.literal(false), error: wireErrorSchema }),
+]);
+export type AgentCallReply = z.infer<typeof agentCallReplySchema>;

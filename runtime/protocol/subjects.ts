@@ -19,6 +19,12 @@ export const subjects = {
   /** Tasks for one agent: the control plane publishes, the worker hosting the agent consumes. */
   agentTask: (orgId: string, agentId: string) =>
     `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.agent.${token(agentId, "agentId")}.task`,
+  /**
+   * Tasks whose caller waits for the outcome (request/reply, no ledger row): team actors asking
+   * their members, benchmarks. The reply is an AgentCallReply once the task has ended.
+   */
+  agentCall: (orgId: string, agentId: string) =>
+    `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.agent.${token(agentId, "agentId")}.call`,
   /** `agent.status.changed` events of one agent. */
   agentStatus: (orgId: string, agentId: string) =>
     `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.agent.${token(agentId, "agentId")}.status`,
@@ -32,6 +38,8 @@ export const subjects = {
   org: (orgId: string) => `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.>`,
   /** Agent tasks of every org (service subscriptions of runtime workers). */
   anyAgentTask: `${SUBJECT_PREFIX}.*.agent.*.task`,
+  /** Agent calls of every org (runtime workers, queue group). */
+  anyAgentCall: `${SUBJECT_PREFIX}.*.agent.*.call`,
   /** Cancel requests of every org (runtime workers, each on its own: no queue group). */
   anyAgentCancel: `${SUBJECT_PREFIX}.*.agent.*.cancel`,
   /** Agent status events of every org (the control plane's relay). */
@@ -40,6 +48,7 @@ export const subjects = {
 
 export type ParsedSubject =
   | { kind: "agent.task"; orgId: string; agentId: string }
+  | { kind: "agent.call"; orgId: string; agentId: string }
   | { kind: "agent.status"; orgId: string; agentId: string }
   | { kind: "agent.cancel"; orgId: string; agentId: string };
 
@@ -54,6 +63,7 @@ export function parseSubject(subject: string): ParsedSubject {
   const [, orgId, kind, id, verb] = parts as [string, string, string, string, string];
   if (!SUBJECT_TOKEN.test(orgId) || !SUBJECT_TOKEN.test(id)) throw invalid();
   if (kind === "agent" && verb === "task") return { kind: "agent.task", orgId, agentId: id };
+  if (kind === "agent" && verb === "call") return { kind: "agent.call", orgId, agentId: id };
   if (kind === "agent" && verb === "status") return { kind: "agent.status", orgId, agentId: id };
   if (kind === "agent" && verb === "cancel") return { kind: "agent.cancel", orgId, agentId: id };
   throw invalid();

@@ -11,6 +11,7 @@ import {
   NeuroflowError,
   parseSubject,
   subjects,
+  type AgentCallReply,
   type AgentStatusChanged,
   type CancelReply,
   type TaskAck,
@@ -57,7 +58,10 @@ export class AgentHost {
   readonly #agents = new Map<string, HostedAgent>();
   readonly #now: () => number;
   #subscription: Subscription | undefined;
+  #calls: Subscription | undefined;
   #cancels: Subscription | undefined;
+  /** Calls waiting for their task's outcome, by execution id. */
+  readonly #waitingCalls = new Map<string, Msg>();
 
   constructor(deps: AgentHostDeps) {
     this.#deps = deps;
@@ -81,6 +85,16 @@ export class AgentHost {
         this.#onTask(msg);
       },
     });
+    this.#calls = this.#deps.nc.subscribe(subjects.anyAgentCall, {
+      queue: RUNTIME_QUEUE,
+      callback: (error, msg) => {
+        if (error) {
+          this.#deps.logger.error({ err: error }, "call subscription failed");
+          return;
+        }
+        this.#onTask(msg);
+      },
+    });
     this.#cancels = this.#deps.nc.subscribe(subjects.anyAgentCancel, {
       callback: (error, msg) => {
         if (error) {
@@ -94,9 +108,10 @@ export class AgentHost {
   }
 
   async stop(graceMs = 10_000): Promise<void> {
-    const subscription = this.#subscription;
+    const taking = [this.#subscription, this.#calls];
     this.#subscription = undefined;
-    if (subscription) await subscription.drain();
+    this.#calls = undefined;
+    await Promise.all(taking.map((subscription) => subscription?.drain()));
     // Cancels stay open while in-flight work settles, so a stop can still be hurried along.
     const settle = [...this.#agents.values()].map(({ actor }) =>
       waitFor(actor, (snapshot) => !snapshot.matches("working"), { timeout: graceMs }).catch(() => undefined),
@@ -109,24 +124,32 @@ export class AgentHost {
     this.#agents.clear();
   }
 
+  /**
+   * A task on `.task` is acknowledged at once; one on `.call` is answered with its outcome when it
+   * ends (the reply subject waits in `#waitingCalls` until then). Either is refused with a typed
+   * error when malformed.
+   */
   #onTask(msg: Msg): void {
-    let ack: TaskAck;
+    let reply: TaskAck | AgentCallReply | undefined;
     try {
       const target = parseSubject(msg.subject);
-      if (target.kind !== "agent.task") throw new NeuroflowError("INVALID_SUBJECT", `not a task subject: ${msg.subject}`);
+      if (target.kind !== "agent.task" && target.kind !== "agent.call") {
+        throw new NeuroflowError("INVALID_SUBJECT", `not a task subject: ${msg.subject}`);
+      }
       const task = decodeJson(agentTaskSchema, msg.data, "agent task");
       if (task.orgId !== target.orgId || task.agentId !== target.agentId) {
         throw new NeuroflowError("INVALID_MESSAGE", "task orgId/agentId do not match its subject");
       }
+      if (target.kind === "agent.call" && msg.reply) this.#waitingCalls.set(task.executionId, msg);
       this.#agent(task.orgId, task.agentId).actor.send({ type: "task.received", task });
-      ack = { ok: true, executionId: task.executionId, workerId: this.#deps.workerId };
+      if (target.kind === "agent.task") reply = { ok: true, executionId: task.executionId, workerId: this.#deps.workerId };
     } catch (error) {
       const wire = NeuroflowError.toWire(error);
       this.#deps.logger.warn({ subject: msg.subject, error: wire }, "rejected a task message");
       if (!(error instanceof NeuroflowError)) this.#deps.logger.error({ err: error }, "unexpected error handling a task");
-      ack = { ok: false, error: wire };
+      reply = { ok: false, error: wire };
     }
-    if (msg.reply) msg.respond(encodeJson(ack));
+    if (reply && msg.reply) msg.respond(encodeJson(reply));
   }
 
   #onCancel(msg: Msg): void {
@@ -198,5 +221,11 @@ export class AgentHost {
     if (execution?.status === "FAILED") logger.warn({ executionId: execution.executionId, error: execution.error }, "task failed");
     logger.debug({ status: event.status, execution: execution?.status }, "status changed");
     this.#deps.nc.publish(subjects.agentStatus(event.orgId, event.agentId), encodeJson(event));
+    const call = execution && execution.status !== "RUNNING" ? this.#waitingCalls.get(execution.executionId) : undefined;
+    if (call && execution) {
+      this.#waitingCalls.delete(execution.executionId);
+      const reply: AgentCallReply = { ok: true, workerId: this.#deps.workerId, execution };
+      call.respond(encodeJson(reply));
+    }
   }
 }
