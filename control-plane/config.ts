@@ -23,7 +23,12 @@ export const controlPlaneEnvSchema = z.object({
     .default("false")
     .transform((value) => value === "true"),
   CONSOLE_DIR: z.string().default(new URL("../console/dist", import.meta.url).pathname),
+  /** How long to wait for JetStream to store a task (past it, the sweeper publishes it). */
   TASK_ACK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /** How often the sweeper looks for executions that stopped moving. */
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(1_000),
+  /** An unfinished execution unchanged this long is published again (seconds, not minutes). */
+  SWEEP_STALE_AFTER_MS: z.coerce.number().int().min(500).default(5_000),
 });
 export type ControlPlaneConfig = z.infer<typeof controlPlaneEnvSchema>;
 

@@ -7,6 +7,10 @@ import { CredentialsCipher } from "./auth/credentials-cipher.js";
 import { OrgGate } from "./auth/org-gate.js";
 import { SessionTokens } from "./auth/session.js";
 import { StatusSubscriber } from "./bus/status-subscriber.js";
+import { BusTaskIntake } from "./bus/task-intake.js";
+import { TaskSweeper } from "./dispatch/sweeper.js";
+import { OutcomeStore } from "../common/outcome-store.js";
+import { ensureTaskStream, openRuntimeStores } from "../common/runtime-streams.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { buildHttpApp } from "./http/app.js";
 import { ControlPlaneMetrics } from "./http/metrics.js";
@@ -46,6 +50,8 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
       if (seeded.created) logger.info({ orgId: seeded.orgId }, "seeded the demo organization");
     }
     nc = await connectToBus({ servers: config.NATS_URL, name: "neuroflow-control-plane", credsFile: config.NATS_CREDS });
+    await ensureTaskStream(nc);
+    const outcomes = new OutcomeStore((await openRuntimeStores(nc)).outcomes);
     const tenancy = config.NATS_TENANCY_FILE ? await readTenancySecrets(config.NATS_TENANCY_FILE) : undefined;
     const tokens = new SessionTokens(config.AUTH_SECRET);
     const gate = new OrgGate({ db, tokens });
@@ -61,6 +67,7 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
         cipher,
         logger,
         taskAckTimeoutMs: config.TASK_ACK_TIMEOUT_MS,
+        outcomes,
         metrics,
         bus: { servers: config.NATS_PUBLIC_URL ?? config.NATS_URL, tenancy, orgCredsTtlSeconds: config.NATS_ORG_CREDS_TTL_SECONDS },
       },
@@ -77,6 +84,16 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
       metrics,
       relay: (event) => openRelay.broadcast(event.orgId, event),
     });
+    const intake = new BusTaskIntake({ nc, db, logger: logger.child({ component: "intake" }), publishTimeoutMs: config.TASK_ACK_TIMEOUT_MS });
+    const sweeper = new TaskSweeper({
+      db,
+      nc,
+      logger: logger.child({ component: "sweeper" }),
+      intervalMs: config.SWEEP_INTERVAL_MS,
+      staleAfterMs: config.SWEEP_STALE_AFTER_MS,
+      publishTimeoutMs: config.TASK_ACK_TIMEOUT_MS,
+    });
+    sweeper.start();
     await app.listen({ host: config.HOST, port: config.PORT });
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : config.PORT;
@@ -89,6 +106,8 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
       relay: openRelay,
       stop: async () => {
         await app.close();
+        await sweeper.stop();
+        await intake.stop();
         await subscriber.stop();
         await connection.drain();
         await db.close();

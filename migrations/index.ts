@@ -4,10 +4,12 @@ import { Migration20261125145259 } from "./Migration20261125145259.js";
 import { Migration20261125151633 } from "./Migration20261125151633.js";
 import { Migration20261125152500RowLevelSecurity } from "./Migration20261125152500RowLevelSecurity.js";
 import { Migration20261125154919 } from "./Migration20261125154919.js";
+import { Migration20261125173000SweepPolicy } from "./Migration20261125173000SweepPolicy.js";
 
 export const migrationsList: MigrationObject[] = [
   { name: "Migration20261125145259", class: Migration20261125145259 },
   { name: "Migration20261125151633", class: Migration20261125151633 },
   { name: "Migration20261125152500RowLevelSecurity", class: Migration20261125152500RowLevelSecurity },
   { name: "Migration20261125154919", class: Migration20261125154919 },
+  { name: "Migration20261125173000SweepPolicy", class: Migration20261125173000SweepPolicy },
 ];

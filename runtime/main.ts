@@ -4,6 +4,7 @@ import { connectToBus } from "../common/nats-connect.js";
 import { loadRuntimeEnv } from "./config.js";
 import { defaultPrices, withPriceOverrides } from "./providers/prices.js";
 import { providersFromEnv } from "./providers/registry-from-env.js";
+import { ensureTaskStream, openRuntimeStores } from "../common/runtime-streams.js";
 import { AgentHost } from "./system/agent-host.js";
 
 /**
@@ -16,9 +17,20 @@ const logger = createLogger("runtime").child({ workerId: env.WORKER_ID });
 const nc = await connectToBus({ servers: env.NATS_URL, name: `neuroflow-runtime-${env.WORKER_ID}`, credsFile: env.NATS_CREDS });
 const providers = providersFromEnv(process.env, { simulated: { latencyMs: env.SIMULATED_LATENCY_MS, seed: env.SIMULATED_SEED } });
 const prices = env.PRICES_FILE ? withPriceOverrides(JSON.parse(readFileSync(env.PRICES_FILE, "utf8"))) : defaultPrices;
-const host = new AgentHost({ nc, workerId: env.WORKER_ID, providers, prices, logger });
-host.start();
-logger.info({ nats: nc.getServer() }, "runtime worker ready");
+await ensureTaskStream(nc);
+const stores = await openRuntimeStores(nc);
+const host = new AgentHost({
+  nc,
+  stores,
+  workerId: env.WORKER_ID,
+  providers,
+  prices,
+  logger,
+  passivateAfterMs: env.PASSIVATE_AFTER_MS,
+  leaseTiming: { ttlMs: env.LEASE_TTL_MS, heartbeatMs: env.LEASE_HEARTBEAT_MS },
+});
+await host.start();
+logger.info({ nats: nc.getServer(), shards: host.shards.length }, "runtime worker ready");
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { RequestError, TimeoutError, type NatsConnection } from "@nats-io/transport-node";
+import { jetstream } from "@nats-io/jetstream";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Logger } from "pino";
 import { AgentExecution, type IAgentExecution, type IAiAgent } from "../../entities/index.js";
@@ -8,29 +9,55 @@ import {
   encodeJson,
   executionIdSchema,
   NeuroflowError,
+  shardOf,
   subjects,
-  taskAckSchema,
   type AgentCancel,
   type AgentTask,
   type WireError,
 } from "../../runtime/protocol/index.js";
+import type { OutcomeStore } from "../../common/outcome-store.js";
 import { cancelPendingExecution, isTerminal } from "../persistence/execution-ledger.js";
 
 export interface DispatchDeps {
   nc: NatsConnection;
   logger: Logger;
-  ackTimeoutMs: number;
+  /** How long to wait for JetStream to store a task before leaving it to the sweeper. */
+  publishTimeoutMs: number;
 }
 
 /** Runs `work` as one committed unit of work in the caller's org (see Database.asUser). */
 export type OrgScope = <T>(work: (em: EntityManager) => Promise<T>) => Promise<T>;
 
+/** The message a runtime worker gets for an execution of `agent`. */
+export function taskMessage(agent: IAiAgent, execution: IAgentExecution): AgentTask {
+  return {
+    type: "agent.task",
+    executionId: execution.id,
+    orgId: agent.organization.id,
+    agentId: agent.id,
+    prompt: execution.task,
+    agent: { name: agent.name, personality: agent.personality, modelConfig: agent.modelConfig, capabilities: agent.capabilities },
+    submittedAt: execution.createdAt.toISOString(),
+  };
+}
+
 /**
- * Gives a task to an agent. The execution row is committed (PENDING) before the task is
- * published, so the database is the ledger of work and a status event can never arrive for a row
- * that isn't there yet; the runtime worker's ack confirms delivery. When no worker answers, the
- * execution is marked FAILED and UNAVAILABLE is thrown; a worker's typed rejection is marked
- * FAILED and rethrown with its code. `loadAgent` throws NOT_FOUND for an agent the caller can't see.
+ * Puts a task on the durable queue of its agent's shard (JetStream, message id = execution id, so
+ * publishing it again is deduplicated while the stream still holds it). Resolves once JetStream
+ * stored it; rejects when it could not (NATS down, timeout) — the execution stays PENDING and the
+ * sweeper publishes it again.
+ */
+export async function publishTask(nc: NatsConnection, task: AgentTask, timeoutMs: number): Promise<void> {
+  await jetstream(nc, { timeout: timeoutMs }).publish(subjects.taskQueue(shardOf(task.agentId)), encodeJson(task), { msgID: task.executionId });
+}
+
+/**
+ * Gives a task to an agent (transactional outbox): the execution row is committed (PENDING) first,
+ * so the database is the ledger of work and a status event never arrives for a row that isn't
+ * there; then the task is published to the durable queue. A publish that fails leaves the row
+ * PENDING for the sweeper (dispatch/sweeper.ts) instead of failing the request: the execution
+ * exists and will run. With no worker running, the task waits in the queue until one starts.
+ * `loadAgent` throws NOT_FOUND for an agent the caller can't see; a deactivated agent is CONFLICT.
  */
 export async function dispatchTask(
   deps: DispatchDeps,
@@ -49,50 +76,26 @@ export async function dispatchTask(
       input: { prompt },
     });
     await em.flush();
-    const task: AgentTask = {
-      type: "agent.task",
-      executionId: execution.id,
-      orgId: agent.organization.id,
-      agentId: agent.id,
-      prompt,
-      agent: { name: agent.name, personality: agent.personality, modelConfig: agent.modelConfig, capabilities: agent.capabilities },
-      submittedAt: execution.createdAt.toISOString(),
-    };
-    return { execution, task };
+    return { execution, task: taskMessage(agent, execution) };
   });
   const logger = deps.logger.child({ orgId: task.orgId, agentId: task.agentId, executionId: task.executionId });
-
-  let failure: NeuroflowError | undefined;
   try {
-    const reply = await deps.nc.request(subjects.agentTask(task.orgId, task.agentId), encodeJson(task), {
-      timeout: deps.ackTimeoutMs,
-    });
-    const ack = decodeJson(taskAckSchema, reply.data, "task ack");
-    if (!ack.ok) failure = NeuroflowError.fromWire(ack.error);
-  } catch (cause) {
-    failure =
-      cause instanceof NeuroflowError
-        ? cause
-        : new NeuroflowError("UNAVAILABLE", "no runtime worker took the task; is a worker running?", { cause, retryable: true });
+    await publishTask(deps.nc, task, deps.publishTimeoutMs);
+    logger.debug("task queued");
+  } catch (error) {
+    logger.warn({ err: error }, "could not queue the task now; the sweeper will");
   }
-  if (failure) {
-    logger.warn({ error: failure.toWire() }, "task dispatch failed");
-    const error = failure.toWire();
-    // Conditional: a status event may already have moved the row on.
-    await scope((em) =>
-      em.nativeUpdate(AgentExecution, { id: execution.id, status: "PENDING" }, { status: "FAILED", error, completedAt: new Date() }),
-    );
-    execution.status = "FAILED";
-    execution.error = error;
-    throw failure;
-  }
-  logger.debug("task accepted by a runtime worker");
   return execution;
 }
 
 export interface CancelDeps {
   nc: NatsConnection;
   logger: Logger;
+  /**
+   * Where a cancel decided here is recorded as the execution's outcome, so a worker that receives
+   * the queued task later answers from it instead of running it.
+   */
+  outcomes: OutcomeStore;
   /**
    * How long to wait for the worker holding the execution. Only that worker answers, so a cancel
    * of an execution no worker holds always waits this long: keep it short.
@@ -160,6 +163,21 @@ export async function cancelExecution(deps: CancelDeps, scope: OrgScope, orgId: 
     // Loaded after the raw update, in the same transaction: it reads the new row.
     const execution = await load(em);
     if (changed) {
+      await deps.outcomes.commit(executionId, {
+        type: "agent.status.changed",
+        orgId,
+        agentId,
+        status: "IDLE",
+        workerId: "control-plane",
+        at: execution.completedAt?.toISOString() ?? new Date().toISOString(),
+        queued: 0,
+        execution: {
+          executionId,
+          status: "CANCELLED",
+          startedAt: (execution.completedAt ?? new Date()).toISOString(),
+          error: cancelledByRequest,
+        },
+      });
       logger.info("cancelled a pending execution no worker held");
       return { execution, forwarded: false };
     }

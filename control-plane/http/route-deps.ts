@@ -1,3 +1,4 @@
+import type { OutcomeStore } from "../../common/outcome-store.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { CredentialsCipher } from "../auth/credentials-cipher.js";
@@ -16,6 +17,8 @@ export interface RouteDeps {
   gate: OrgGate;
   logger: Logger;
   taskAckTimeoutMs: number;
+  /** Outcomes of durable executions (common/outcome-store.ts): cancels decided here are recorded there. */
+  outcomes: OutcomeStore;
   metrics: ControlPlaneMetrics;
   /** Where org clients connect, and the secrets to mint their credentials (absent: the bus has no auth). */
   bus: { servers: string; tenancy: TenancySecrets | undefined; orgCredsTtlSeconds: number };

@@ -107,6 +107,17 @@ export class Database {
     return this.run(this.system, "", orgId ?? "", work);
   }
 
+  /**
+   * A read-only look across every organization, for the task sweeper: the system role with
+   * `app.sweep` on, which only the `sweep_system` policy honours (agent executions, select).
+   */
+  sweep<T>(work: Work<T>): Promise<T> {
+    return this.system.em.fork({ clear: true }).transactional(async (em) => {
+      await em.execute("select set_config('app.sweep', 'on', true), set_config('app.org_id', '', true)");
+      return work(em);
+    });
+  }
+
   /** True when Postgres answers as the app role. */
   async healthy(): Promise<boolean> {
     return this.app.em

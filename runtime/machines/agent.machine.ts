@@ -67,6 +67,7 @@ export interface AgentContext {
 }
 
 export type AgentEvent =
+  /** A task to work; one whose execution is already current or queued is ignored (redelivery). */
   | { type: "task.received"; task: AgentTask }
   /** Cancels the current or a queued task; an unknown execution is ignored. */
   | { type: "task.cancel"; executionId: string }
@@ -141,6 +142,12 @@ export const agentMachine = setup({
     lastFailed: ({ context }) => context.last !== null && outcomeStatus(context.last) === "FAILED",
     isCurrent: ({ context }, params: { executionId: string }) => context.current?.executionId === params.executionId,
     isQueued: ({ context }, params: { executionId: string }) => context.mailbox.some((task) => task.executionId === params.executionId),
+    /**
+     * A redelivered task (the durable queue delivers at least once) is already current or queued:
+     * taking it again would run it twice. One that already ended is caught by the host's outcome store.
+     */
+    isNewTask: ({ context }, params: { executionId: string }) =>
+      context.current?.executionId !== params.executionId && !context.mailbox.some((task) => task.executionId === params.executionId),
   },
 }).createMachine({
   id: "agent",
@@ -163,14 +170,23 @@ export const agentMachine = setup({
   },
   states: {
     idle: {
-      on: { "task.received": { target: "working", actions: { type: "startTask", params: ({ event }) => ({ task: event.task }) } } },
+      on: {
+        "task.received": {
+          guard: { type: "isNewTask", params: ({ event }) => ({ executionId: event.task.executionId }) },
+          target: "working",
+          actions: { type: "startTask", params: ({ event }) => ({ task: event.task }) },
+        },
+      },
     },
     /** One task, from its first call to its outcome; the deadline spans every attempt and back-off. */
     working: {
       initial: "calling",
       after: { taskTimeout: { target: "settling", actions: "timeOut" } },
       on: {
-        "task.received": { actions: { type: "enqueue", params: ({ event }) => ({ task: event.task }) } },
+        "task.received": {
+          guard: { type: "isNewTask", params: ({ event }) => ({ executionId: event.task.executionId }) },
+          actions: { type: "enqueue", params: ({ event }) => ({ task: event.task }) },
+        },
         "task.cancel": {
           guard: { type: "isCurrent", params: ({ event }) => ({ executionId: event.executionId }) },
           target: "settling",
@@ -227,7 +243,13 @@ export const agentMachine = setup({
     },
     /** The last task failed. Status ERROR until the next task starts. */
     failed: {
-      on: { "task.received": { target: "working", actions: { type: "startTask", params: ({ event }) => ({ task: event.task }) } } },
+      on: {
+        "task.received": {
+          guard: { type: "isNewTask", params: ({ event }) => ({ executionId: event.task.executionId }) },
+          target: "working",
+          actions: { type: "startTask", params: ({ event }) => ({ task: event.task }) },
+        },
+      },
     },
   },
 });

@@ -2,6 +2,7 @@
 export * from "./ids.js";
 export * from "./errors.js";
 export * from "./subjects.js";
+export * from "./shards.js";
 export * from "./messages.js";
 export * from "./status.js";
 export * from "./api.js";

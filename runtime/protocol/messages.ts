@@ -93,7 +93,18 @@ export const agentTaskSchema = z.strictObject({
 });
 export type AgentTask = z.infer<typeof agentTaskSchema>;
 
-/** The worker's reply to a task: accepted into the agent's mailbox, or a typed error. */
+/**
+ * A task submitted on the bus by an org-scoped client (`nf.<orgId>.agent.<agentId>.task`): the
+ * control plane records the execution and queues it, exactly like the HTTP API, and replies with a
+ * {@link TaskAck}; the outcome follows as status events.
+ */
+export const agentSubmitSchema = z.strictObject({
+  type: z.literal("agent.submit"),
+  prompt: z.string().min(1).max(20_000),
+});
+export type AgentSubmit = z.infer<typeof agentSubmitSchema>;
+
+/** The reply to a submitted task: recorded and queued (`workerId`: who accepted it), or a typed error. */
 export const taskAckSchema = z.discriminatedUnion("ok", [
   z.object({ ok: z.literal(true), executionId: executionIdSchema, workerId: z.string() }),
   z.object({ ok: z.literal(false), error: wireErrorSchema }),

@@ -15,6 +15,11 @@ function token(value: string, what: string): string {
   return value;
 }
 
+function shardToken(shard: number): string {
+  if (!Number.isInteger(shard) || shard < 0) throw new NeuroflowError("INVALID_SUBJECT", `not a shard number: ${shard}`);
+  return String(shard);
+}
+
 export const subjects = {
   /** Tasks for one agent: the control plane publishes, the worker hosting the agent consumes. */
   agentTask: (orgId: string, agentId: string) =>
@@ -34,6 +39,19 @@ export const subjects = {
    */
   agentCancel: (orgId: string, agentId: string) =>
     `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.agent.${token(agentId, "agentId")}.cancel`,
+  /**
+   * The durable task queue of one shard (JetStream stream NF_TASKS): the control plane publishes
+   * after the execution row commits, the worker leasing the shard consumes. `$sys` can never be an
+   * org id (`$` is not a token character), so no org's `nf.<orgId>.>` permission reaches it.
+   */
+  taskQueue: (shard: number) => `${SUBJECT_PREFIX}.$sys.tasks.${shardToken(shard)}`,
+  /** Every shard's task queue: the NF_TASKS stream's subjects. */
+  anyTaskQueue: `${SUBJECT_PREFIX}.$sys.tasks.*`,
+  /**
+   * Where a worker receives tasks and calls another worker took for an agent this one hosts (the
+   * original subject travels in a header, the reply subject unchanged).
+   */
+  workerForward: (workerId: string) => `${SUBJECT_PREFIX}.$sys.worker.${token(workerId, "workerId")}.forward`,
   /** Everything of one organization: the tenant's permission and subscription scope. */
   org: (orgId: string) => `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.>`,
   /** Agent tasks of every org (service subscriptions of runtime workers). */
@@ -68,3 +86,4 @@ export function parseSubject(subject: string): ParsedSubject {
   if (kind === "agent" && verb === "cancel") return { kind: "agent.cancel", orgId, agentId: id };
   throw invalid();
 }
+

@@ -1,8 +1,8 @@
-import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { jetstream, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import { createActor, waitFor, type Actor } from "xstate";
-import { createCallModel } from "../actors/call-model.actor.js";
-import { agentMachine } from "../machines/agent.machine.js";
+import { waitFor } from "xstate";
+import { shardConsumer, TASK_ACK_WAIT_MS, TASK_STREAM, type RuntimeStores } from "../../common/runtime-streams.js";
 import {
   agentCancelSchema,
   agentTaskSchema,
@@ -10,146 +10,312 @@ import {
   encodeJson,
   NeuroflowError,
   parseSubject,
+  shardOf,
   subjects,
   type AgentCallReply,
   type AgentStatusChanged,
+  type AgentTask,
   type CancelReply,
-  type TaskAck,
 } from "../protocol/index.js";
 import type { PriceTable } from "../providers/prices.js";
 import type { ProviderRegistry } from "../providers/provider.js";
-import { statusEvents, type AgentSnapshot } from "./status-events.js";
+import { AgentActivations, atRest, type HostedAgent } from "./agent-activations.js";
+import { OutcomeStore } from "../../common/outcome-store.js";
+import { ShardLeases, type LeaseTiming } from "./shard-leases.js";
+import { SnapshotStore } from "./snapshot-store.js";
 
 export interface AgentHostDeps {
   nc: NatsConnection;
+  stores: RuntimeStores;
   workerId: string;
   providers: ProviderRegistry;
   prices: PriceTable;
   logger: Logger;
   /** Injected clock (ms since epoch). */
   now?: () => number;
+  leaseTiming?: LeaseTiming;
+  /** Agents at rest this long are saved and stopped (passivated). */
+  passivateAfterMs?: number;
 }
 
-/** Queue group shared by all runtime workers: each task goes to exactly one of them. */
+/** Queue group shared by all runtime workers for agent calls. */
 export const RUNTIME_QUEUE = "nf-runtime";
 
-interface HostedAgent {
-  actor: Actor<typeof agentMachine>;
-  startedAt: Map<string, Date>;
-}
+/** Header carrying the original subject of a call forwarded to the worker hosting the agent. */
+const FORWARDED_SUBJECT = "Nf-Subject";
 
 /**
- * Hosts agent actors in one worker process: takes tasks from `nf.*.agent.*.task`, validates
- * them, replies with a TaskAck (or a typed error), feeds them to the agent's actor (created on
- * first task) and publishes every status change the actor goes through.
+ * Hosts the agent actors of the shards this worker leases (see shard-leases.ts), so every agent is
+ * active on one worker at a time. Work arrives two ways:
  *
- * Cancels arrive on `nf.*.agent.*.cancel` at every worker (no queue group: the task went to one
- * worker of the queue group, and only that one knows it). The worker holding the execution, as
- * its current or a queued task, cancels it and answers `found: true`; the others stay silent,
- * because the requester takes the first answer and a "not here" could beat the real one. The
- * requester reads silence (timeout, no responders) as "no worker has it".
+ * - **Durable tasks** from the JetStream queue of each held shard (published by the control plane
+ *   after the execution row committed). A task is acknowledged only once its outcome is committed
+ *   to the outcome store and published; until then it is kept alive with `working()`. If this
+ *   worker dies, JetStream hands the task to the shard's next holder; a task whose outcome is
+ *   already committed is answered from the store and never runs twice.
+ * - **Calls** on `nf.<org>.agent.<id>.call` (queue group): the caller waits for the outcome. A
+ *   worker that does not host the agent forwards the call, reply subject unchanged, to the one that
+ *   does.
  *
- * Lifecycle: `start()`, then `stop()` stops taking tasks, waits for in-flight work (up to
- * `graceMs`), and stops the actors. A malformed task is answered with INVALID_SUBJECT /
- * INVALID_MESSAGE and logged; it never affects other agents or the worker.
+ * Cancels arrive on `nf.<org>.agent.<id>.cancel` at every worker; only the one holding the
+ * execution answers (`found: true`). A malformed message gets a typed error reply (INVALID_SUBJECT
+ * / INVALID_MESSAGE) or, from the queue, is terminated; it never affects other agents.
+ *
+ * Lifecycle: `start()`; `stop(graceMs)` stops taking work, lets in-flight tasks finish (up to
+ * `graceMs`), saves the agents' snapshots, hands the shards over and releases the leases.
  */
 export class AgentHost {
   readonly #deps: AgentHostDeps;
-  readonly #agents = new Map<string, HostedAgent>();
   readonly #now: () => number;
-  #subscription: Subscription | undefined;
-  #calls: Subscription | undefined;
-  #cancels: Subscription | undefined;
+  readonly #activations: AgentActivations;
+  readonly #outcomes: OutcomeStore;
+  readonly #leases: ShardLeases;
+  readonly #intakes = new Map<number, ConsumerMessages>();
+  /** Queue messages of durable executions not yet ended here, by execution id (redeliveries add more). */
+  readonly #durable = new Map<string, JsMsg[]>();
   /** Calls waiting for their task's outcome, by execution id. */
   readonly #waitingCalls = new Map<string, Msg>();
+  readonly #subscriptions: Subscription[] = [];
+  /** Shards being handed over: their agents may still save. */
+  readonly #releasing = new Set<number>();
+  #timers: NodeJS.Timeout[] = [];
+  #stopping = false;
 
   constructor(deps: AgentHostDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
+    this.#outcomes = new OutcomeStore(deps.stores.outcomes);
+    this.#activations = new AgentActivations({
+      workerId: deps.workerId,
+      providers: deps.providers,
+      prices: deps.prices,
+      snapshots: new SnapshotStore(deps.stores.snapshots),
+      logger: deps.logger,
+      now: this.#now,
+      onEvents: (hosted, events) => {
+        for (const event of events) this.#emit(hosted, event);
+      },
+      mayWrite: (shard) => this.#leases.holds(shard) || this.#releasing.has(shard),
+    });
+    this.#leases = new ShardLeases({
+      kv: deps.stores.leases,
+      workerId: deps.workerId,
+      logger: deps.logger,
+      ...(deps.leaseTiming ? { timing: deps.leaseTiming } : {}),
+      now: this.#now,
+      onAcquired: (shard) => void this.#startIntake(shard),
+      onLost: (shard) => this.#loseShard(shard),
+      onRelease: (shard) => this.#releaseShard(shard, 10_000),
+    });
   }
 
-  /** Number of agent actors currently hosted. */
+  /** Number of agent actors currently active here. */
   get size(): number {
-    return this.#agents.size;
+    return this.#activations.size;
   }
 
-  start(): void {
-    if (this.#subscription) return;
-    this.#subscription = this.#deps.nc.subscribe(subjects.anyAgentTask, {
-      queue: RUNTIME_QUEUE,
-      callback: (error, msg) => {
-        if (error) {
-          this.#deps.logger.error({ err: error }, "task subscription failed");
-          return;
-        }
-        this.#onTask(msg);
-      },
-    });
-    this.#calls = this.#deps.nc.subscribe(subjects.anyAgentCall, {
-      queue: RUNTIME_QUEUE,
-      callback: (error, msg) => {
-        if (error) {
-          this.#deps.logger.error({ err: error }, "call subscription failed");
-          return;
-        }
-        this.#onTask(msg);
-      },
-    });
-    this.#cancels = this.#deps.nc.subscribe(subjects.anyAgentCancel, {
-      callback: (error, msg) => {
-        if (error) {
-          this.#deps.logger.error({ err: error }, "cancel subscription failed");
-          return;
-        }
-        this.#onCancel(msg);
-      },
-    });
-    this.#deps.logger.info({ subject: subjects.anyAgentTask, queue: RUNTIME_QUEUE }, "taking agent tasks");
+  /** The shards this worker holds. */
+  get shards(): number[] {
+    return this.#leases.held;
+  }
+
+  /** The agent actors of this worker (activation, passivation, benchmarks). */
+  get activations(): AgentActivations {
+    return this.#activations;
+  }
+
+  async start(): Promise<void> {
+    const { nc, logger } = this.#deps;
+    const listen = (subject: string, handle: (msg: Msg) => void, queue?: string) => {
+      this.#subscriptions.push(
+        nc.subscribe(subject, {
+          ...(queue ? { queue } : {}),
+          callback: (error, msg) => {
+            if (error) logger.error({ err: error, subject }, "subscription failed");
+            else handle(msg);
+          },
+        }),
+      );
+    };
+    listen(subjects.anyAgentCall, (msg) => this.#onCall(msg, msg.subject), RUNTIME_QUEUE);
+    listen(subjects.workerForward(this.#deps.workerId), (msg) => this.#onCall(msg, msg.headers?.get(FORWARDED_SUBJECT) ?? ""));
+    listen(subjects.anyAgentCancel, (msg) => this.#onCancel(msg));
+    await this.#leases.start();
+    const passivateAfterMs = this.#deps.passivateAfterMs ?? 60_000;
+    this.#timers = [
+      setInterval(() => this.#keepTasksAlive(), TASK_ACK_WAIT_MS / 3),
+      setInterval(() => void this.#activations.passivateIdle(passivateAfterMs), Math.max(1_000, passivateAfterMs / 2)),
+    ];
+    for (const timer of this.#timers) timer.unref();
+    logger.info({ shards: this.#leases.held.length }, "taking agent tasks");
   }
 
   async stop(graceMs = 10_000): Promise<void> {
-    const taking = [this.#subscription, this.#calls];
-    this.#subscription = undefined;
-    this.#calls = undefined;
-    await Promise.all(taking.map((subscription) => subscription?.drain()));
-    // Cancels stay open while in-flight work settles, so a stop can still be hurried along.
-    const settle = [...this.#agents.values()].map(({ actor }) =>
-      waitFor(actor, (snapshot) => !snapshot.matches("working"), { timeout: graceMs }).catch(() => undefined),
-    );
-    await Promise.all(settle);
-    const cancels = this.#cancels;
-    this.#cancels = undefined;
-    if (cancels) await cancels.drain();
-    for (const { actor } of this.#agents.values()) actor.stop();
-    this.#agents.clear();
+    this.#stopping = true;
+    await Promise.all(this.#subscriptions.filter((s) => s.getSubject() !== subjects.anyAgentCancel).map((s) => s.drain()));
+    // Releasing a shard lets its agents finish (cancels still arrive meanwhile), saves them and nacks the rest.
+    await Promise.all(this.#leases.held.map((shard) => this.#releaseShard(shard, graceMs)));
+    await this.#leases.stop();
+    for (const timer of this.#timers) clearInterval(timer);
+    await Promise.all(this.#subscriptions.map((s) => (s.isClosed() ? undefined : s.drain())));
+    for (const hosted of this.#activations.all()) this.#activations.drop(hosted);
   }
 
-  /**
-   * A task on `.task` is acknowledged at once; one on `.call` is answered with its outcome when it
-   * ends (the reply subject waits in `#waitingCalls` until then). Either is refused with a typed
-   * error when malformed.
-   */
-  #onTask(msg: Msg): void {
-    let reply: TaskAck | AgentCallReply | undefined;
+  /** Stops renewing leases and taking work, as if the process died (tests, recovery benchmark). */
+  abandon(): void {
+    this.#stopping = true;
+    this.#leases.abandon();
+    for (const timer of this.#timers) clearInterval(timer);
+    for (const intake of this.#intakes.values()) void intake.close();
+    for (const subscription of this.#subscriptions) subscription.unsubscribe();
+    for (const hosted of this.#activations.all()) this.#activations.drop(hosted);
+  }
+
+  async #startIntake(shard: number): Promise<void> {
     try {
-      const target = parseSubject(msg.subject);
-      if (target.kind !== "agent.task" && target.kind !== "agent.call") {
-        throw new NeuroflowError("INVALID_SUBJECT", `not a task subject: ${msg.subject}`);
+      const consumer = await jetstream(this.#deps.nc).consumers.get(TASK_STREAM, shardConsumer(shard));
+      if (!this.#leases.holds(shard)) return;
+      const messages = await consumer.consume({ max_messages: 256, callback: (msg) => void this.#onQueued(shard, msg) });
+      this.#intakes.set(shard, messages);
+    } catch (error) {
+      this.#deps.logger.error({ err: error, shard }, "could not consume a shard's task queue");
+    }
+  }
+
+  async #stopIntake(shard: number): Promise<void> {
+    const intake = this.#intakes.get(shard);
+    this.#intakes.delete(shard);
+    await intake?.close();
+  }
+
+  /** Lost to another worker: stop its agents now, write nothing, hand their tasks back. */
+  #loseShard(shard: number): void {
+    void this.#stopIntake(shard);
+    for (const hosted of this.#activations.all().filter((h) => h.shard === shard)) {
+      this.#handBack(hosted);
+      this.#activations.drop(hosted);
+    }
+  }
+
+  /** Given up: stop taking its tasks, let its agents finish, save them, hand back what is left. */
+  async #releaseShard(shard: number, graceMs: number): Promise<void> {
+    this.#releasing.add(shard);
+    try {
+      await this.#stopIntake(shard);
+      const agents = this.#activations.all().filter((hosted) => hosted.shard === shard);
+      await Promise.all(
+        agents.map((hosted) => waitFor(hosted.actor, () => atRest(hosted), { timeout: graceMs }).catch(() => undefined)),
+      );
+      // Outcomes of the last tasks are committed asynchronously: let them land before saving.
+      await Promise.all(agents.map((hosted) => this.#activations.save(hosted)));
+      for (const hosted of agents) {
+        this.#handBack(hosted);
+        this.#activations.drop(hosted);
       }
-      const task = decodeJson(agentTaskSchema, msg.data, "agent task");
+    } finally {
+      this.#releasing.delete(shard);
+    }
+  }
+
+  /** Returns an agent's unfinished durable tasks to the queue for the shard's next holder. */
+  #handBack(hosted: HostedAgent): void {
+    const context = hosted.actor.getSnapshot().context;
+    for (const task of [context.current, ...context.mailbox]) {
+      if (!task) continue;
+      for (const msg of this.#durable.get(task.executionId) ?? []) msg.nak();
+      this.#durable.delete(task.executionId);
+      this.#answerCall(task.executionId, {
+        ok: false,
+        error: { code: "UNAVAILABLE", message: "the agent moved to another worker; call again", retryable: true },
+      });
+    }
+  }
+
+  #keepTasksAlive(): void {
+    for (const messages of this.#durable.values()) for (const msg of messages) msg.working();
+  }
+
+  async #onQueued(shard: number, msg: JsMsg): Promise<void> {
+    let task: AgentTask;
+    try {
+      task = decodeJson(agentTaskSchema, msg.data, "queued agent task");
+      if (shardOf(task.agentId) !== shard) throw new NeuroflowError("INVALID_MESSAGE", "task queued on the wrong shard");
+    } catch (error) {
+      this.#deps.logger.warn({ subject: msg.subject, error: NeuroflowError.toWire(error) }, "dropped a malformed queued task");
+      msg.term();
+      return;
+    }
+    const logger = this.#deps.logger.child({ orgId: task.orgId, agentId: task.agentId, executionId: task.executionId });
+    try {
+      const known = this.#durable.get(task.executionId);
+      if (known) {
+        known.push(msg);
+        return;
+      }
+      const stored = await this.#outcomes.find(task.executionId);
+      if (stored) {
+        // It ended already (here or on a worker that died before acknowledging): say so again.
+        logger.info("redelivered task already has an outcome; publishing it again");
+        this.#publish(stored);
+        msg.ack();
+        return;
+      }
+      if (!this.#leases.holds(shard)) {
+        msg.nak();
+        return;
+      }
+      this.#durable.set(task.executionId, [...(this.#durable.get(task.executionId) ?? []), msg]);
+      const hosted = await this.#activations.activate(task.orgId, task.agentId);
+      hosted.lastActiveAt = this.#now();
+      hosted.actor.send({ type: "task.received", task });
+    } catch (error) {
+      logger.error({ err: error }, "could not take a queued task; it will be redelivered");
+      this.#durable.delete(task.executionId);
+      msg.nak(500);
+    }
+  }
+
+  /** A call, from the queue group or forwarded by another worker (`subject` is the original). */
+  #onCall(msg: Msg, subject: string): void {
+    try {
+      const target = parseSubject(subject);
+      if (target.kind !== "agent.call") throw new NeuroflowError("INVALID_SUBJECT", `not a call subject: ${subject}`);
+      const task = decodeJson(agentTaskSchema, msg.data, "agent call");
       if (task.orgId !== target.orgId || task.agentId !== target.agentId) {
         throw new NeuroflowError("INVALID_MESSAGE", "task orgId/agentId do not match its subject");
       }
-      if (target.kind === "agent.call" && msg.reply) this.#waitingCalls.set(task.executionId, msg);
-      this.#agent(task.orgId, task.agentId).actor.send({ type: "task.received", task });
-      if (target.kind === "agent.task") reply = { ok: true, executionId: task.executionId, workerId: this.#deps.workerId };
+      if (this.#stopping) throw new NeuroflowError("UNAVAILABLE", "this worker is stopping; call again", { retryable: true });
+      const shard = shardOf(task.agentId);
+      if (!this.#leases.holds(shard)) {
+        const owner = this.#leases.owner(shard);
+        if (!owner || owner === this.#deps.workerId) {
+          throw new NeuroflowError("UNAVAILABLE", `no worker holds shard ${shard} right now; call again`, { retryable: true });
+        }
+        const headers = natsHeaders();
+        headers.set(FORWARDED_SUBJECT, subject);
+        this.#deps.nc.publish(subjects.workerForward(owner), msg.data, { headers, ...(msg.reply ? { reply: msg.reply } : {}) });
+        return;
+      }
+      if (msg.reply) this.#waitingCalls.set(task.executionId, msg);
+      const hosted = this.#activations.get(task.agentId);
+      if (hosted) {
+        hosted.lastActiveAt = this.#now();
+        hosted.actor.send({ type: "task.received", task });
+      } else {
+        void this.#activations.activate(task.orgId, task.agentId).then(
+          (activated) => {
+            activated.lastActiveAt = this.#now();
+            activated.actor.send({ type: "task.received", task });
+          },
+          (error: unknown) => this.#answerCall(task.executionId, { ok: false, error: NeuroflowError.toWire(error) }),
+        );
+      }
     } catch (error) {
       const wire = NeuroflowError.toWire(error);
-      this.#deps.logger.warn({ subject: msg.subject, error: wire }, "rejected a task message");
-      if (!(error instanceof NeuroflowError)) this.#deps.logger.error({ err: error }, "unexpected error handling a task");
-      reply = { ok: false, error: wire };
+      this.#deps.logger.warn({ subject, error: wire }, "rejected a call");
+      if (!(error instanceof NeuroflowError)) this.#deps.logger.error({ err: error }, "unexpected error handling a call");
+      if (msg.reply) msg.respond(encodeJson({ ok: false, error: wire } satisfies AgentCallReply));
     }
-    if (reply && msg.reply) msg.respond(encodeJson(reply));
   }
 
   #onCancel(msg: Msg): void {
@@ -161,13 +327,13 @@ export class AgentHost {
       if (cancel.orgId !== target.orgId || cancel.agentId !== target.agentId) {
         throw new NeuroflowError("INVALID_MESSAGE", "cancel orgId/agentId do not match its subject");
       }
-      const hosted = this.#agents.get(cancel.agentId);
+      const hosted = this.#activations.get(cancel.agentId);
       const context = hosted?.actor.getSnapshot().context;
       const holds =
         context?.orgId === cancel.orgId &&
         (context.current?.executionId === cancel.executionId || context.mailbox.some((task) => task.executionId === cancel.executionId));
       if (hosted && holds) {
-        // Synchronous: the CANCELLED status event is published before the reply goes out.
+        // Synchronous: the CANCELLED outcome is on its way before the reply goes out.
         hosted.actor.send({ type: "task.cancel", executionId: cancel.executionId });
         this.#deps.logger.info({ orgId: cancel.orgId, agentId: cancel.agentId, executionId: cancel.executionId }, "cancelled a task");
         reply = { ok: true, executionId: cancel.executionId, found: true, workerId: this.#deps.workerId };
@@ -181,51 +347,52 @@ export class AgentHost {
     if (reply && msg.reply) msg.respond(encodeJson(reply));
   }
 
-  #agent(orgId: string, agentId: string): HostedAgent {
-    const existing = this.#agents.get(agentId);
-    if (existing) return existing;
-    const logger = this.#deps.logger.child({ orgId, agentId });
-    const actor = createActor(
-      agentMachine.provide({ actors: { callModel: createCallModel({ providers: this.#deps.providers, prices: this.#deps.prices }) } }),
-      { input: { orgId, agentId } },
-    );
-    const hosted: HostedAgent = { actor, startedAt: new Map() };
-    let prev: AgentSnapshot | undefined;
-    actor.subscribe({
-      next: (snapshot) => {
-        const now = new Date(this.#now());
-        const events = statusEvents(prev, snapshot, {
-          workerId: this.#deps.workerId,
-          now,
-          startedAt: (id) => hosted.startedAt.get(id),
-        });
-        prev = snapshot;
-        for (const event of events) this.#publish(event, hosted, logger);
-      },
-      error: (error) => logger.error({ err: error }, "agent actor crashed"),
-    });
-    this.#agents.set(agentId, hosted);
-    actor.start();
-    return hosted;
-  }
-
-  #publish(event: AgentStatusChanged, hosted: HostedAgent, logger: Logger): void {
+  /** One status event of a hosted agent: bookkeeping, then publish (durable outcomes commit first). */
+  #emit(hosted: HostedAgent, event: AgentStatusChanged): void {
     const execution = event.execution;
-    if (execution?.status === "RUNNING") {
+    const logger = this.#deps.logger.child({ orgId: hosted.orgId, agentId: hosted.agentId });
+    if (!execution) {
+      this.#publish(event);
+      return;
+    }
+    if (execution.status === "RUNNING") {
       // A retry repeats RUNNING: keep the first start, so durations cover every attempt.
       if (!hosted.startedAt.has(execution.executionId)) hosted.startedAt.set(execution.executionId, new Date(execution.startedAt));
       if ((execution.attempt ?? 1) > 1) logger.info({ executionId: execution.executionId, attempt: execution.attempt }, "retrying a model call");
-    } else if (execution) {
-      hosted.startedAt.delete(execution.executionId);
+      this.#publish(event);
+      return;
     }
-    if (execution?.status === "FAILED") logger.warn({ executionId: execution.executionId, error: execution.error }, "task failed");
-    logger.debug({ status: event.status, execution: execution?.status }, "status changed");
+    hosted.startedAt.delete(execution.executionId);
+    if (execution.status === "FAILED") logger.warn({ executionId: execution.executionId, error: execution.error }, "task failed");
+    const queued = this.#durable.get(execution.executionId);
+    if (!queued) {
+      this.#publish(event);
+      this.#answerCall(execution.executionId, { ok: true, workerId: this.#deps.workerId, execution });
+      return;
+    }
+    void this.#outcomes.commit(execution.executionId, event).then(
+      ({ event: outcome, won }) => {
+        if (!won) logger.warn({ executionId: execution.executionId }, "another worker finished this task first; keeping its outcome");
+        this.#publish(outcome);
+        for (const msg of this.#durable.get(execution.executionId) ?? []) msg.ack();
+        this.#durable.delete(execution.executionId);
+      },
+      (error: unknown) => {
+        // Not acknowledged: JetStream redelivers it and the task runs again.
+        logger.error({ err: error, executionId: execution.executionId }, "could not commit a task's outcome");
+        this.#durable.delete(execution.executionId);
+      },
+    );
+  }
+
+  #answerCall(executionId: string, reply: AgentCallReply): void {
+    const call = this.#waitingCalls.get(executionId);
+    if (!call) return;
+    this.#waitingCalls.delete(executionId);
+    call.respond(encodeJson(reply));
+  }
+
+  #publish(event: AgentStatusChanged): void {
     this.#deps.nc.publish(subjects.agentStatus(event.orgId, event.agentId), encodeJson(event));
-    const call = execution && execution.status !== "RUNNING" ? this.#waitingCalls.get(execution.executionId) : undefined;
-    if (call && execution) {
-      this.#waitingCalls.delete(execution.executionId);
-      const reply: AgentCallReply = { ok: true, workerId: this.#deps.workerId, execution };
-      call.respond(encodeJson(reply));
-    }
   }
 }

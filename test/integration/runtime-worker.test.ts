@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ControlPlane } from "../../control-plane/server.js";
 import { AgentExecution } from "../../entities/index.js";
 import {
-  agentStatusChangedSchema,
+  agentCallReplySchema,
   decodeJson,
   encodeJson,
   subjects,
@@ -34,7 +34,7 @@ describe("runtime worker process on its own NATS", () => {
     dir = await mkdtemp(join(tmpdir(), "neuroflow-worker-test-"));
     nats = await startNats({ binary: ensureNatsServer(() => undefined), dataDir: join(dir, "nats") });
     nc = await connect({ servers: nats.url });
-    cp = await startTestControlPlane({ NATS_URL: nats.url, TASK_ACK_TIMEOUT_MS: "500" });
+    cp = await startTestControlPlane({ NATS_URL: nats.url, TASK_ACK_TIMEOUT_MS: "2000" });
     org = await createTestOrg(cp);
     cookie = await login(cp.url, org.email, org.password);
   });
@@ -57,43 +57,60 @@ describe("runtime worker process on its own NATS", () => {
     submittedAt: new Date().toISOString(),
   });
 
-  it("answers 503 UNAVAILABLE when no worker takes the task, and records the execution as FAILED", async () => {
+  it("queues a task while no worker runs: the execution waits PENDING and completes once a worker starts", async () => {
     const response = await api(cp.url, `/api/orgs/${org.orgId}/agents/${org.agents[0]!.id}/tasks`, { cookie, body: { prompt: "anyone?" } });
-    expect(response).toMatchObject({ status: 503, body: { error: { code: "UNAVAILABLE" } } });
-    const rows = await cp.db.asSystem(org.orgId, (em) => em.find(AgentExecution, { agent: org.agents[0]!.id }));
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ status: "FAILED", task: "anyone?", error: { code: "UNAVAILABLE", retryable: true } });
+    expect(response).toMatchObject({ status: 202, body: { execution: { status: "PENDING" } } });
+    const id = (response.body as { execution: { id: string } }).execution.id;
+    const row = await cp.db.asSystem(org.orgId, (em) => em.findOneOrFail(AgentExecution, { id }));
+    expect(row).toMatchObject({ status: "PENDING", task: "anyone?" });
+
+    worker = await startRuntimeWorker({ natsUrl: nats.url, workerId: "own-worker", env: { SIMULATED_LATENCY_MS: "0" } });
+    const done = await eventually(async () => {
+      const current = await cp.db.asSystem(org.orgId, (em) => em.findOne(AgentExecution, { id }));
+      return current?.status === "COMPLETED" ? current : undefined;
+    }, 15_000, "the queued execution to complete");
+    expect(done).toMatchObject({ workerId: "own-worker", output: { text: expect.any(String) } });
   });
 
-  it("rejects malformed task messages with typed error replies, logs them, and keeps serving", async () => {
-    worker = await startRuntimeWorker({ natsUrl: nats.url, workerId: "own-worker", env: { SIMULATED_LATENCY_MS: "0" } });
-    const subject = subjects.agentTask(org.orgId, org.agents[0]!.id);
-    const ask = async (target: string, payload: Uint8Array) => decodeJson(taskAckSchema, (await nc.request(target, payload, { timeout: 2000 })).data, "ack");
+  it("rejects malformed calls and submissions with typed error replies, logs them, and keeps serving", async () => {
+    const call = subjects.agentCall(org.orgId, org.agents[0]!.id);
+    const ask = async (target: string, payload: Uint8Array) =>
+      decodeJson(agentCallReplySchema, (await nc.request(target, payload, { timeout: 2000 })).data, "call reply");
 
-    expect(await ask(subject, new TextEncoder().encode("{not json"))).toMatchObject({ ok: false, error: { code: "INVALID_MESSAGE", retryable: false } });
-    expect(await ask(subject, new Uint8Array([0xff, 0xfe, 0x00]))).toMatchObject({ ok: false, error: { code: "INVALID_MESSAGE" } });
-    const missingPrompt = await ask(subject, encodeJson({ ...taskFor(0, "x"), prompt: undefined }));
+    expect(await ask(call, new TextEncoder().encode("{not json"))).toMatchObject({ ok: false, error: { code: "INVALID_MESSAGE", retryable: false } });
+    expect(await ask(call, new Uint8Array([0xff, 0xfe, 0x00]))).toMatchObject({ ok: false, error: { code: "INVALID_MESSAGE" } });
+    const missingPrompt = await ask(call, encodeJson({ ...taskFor(0, "x"), prompt: undefined }));
     expect(missingPrompt).toMatchObject({ ok: false, error: { code: "INVALID_MESSAGE", message: expect.stringContaining("prompt") } });
     // A task addressed to one org's subject but claiming another org inside is refused.
-    const mismatched = await ask(subject, encodeJson({ ...taskFor(0, "x"), orgId: crypto.randomUUID() }));
+    const mismatched = await ask(call, encodeJson({ ...taskFor(0, "x"), orgId: crypto.randomUUID() }));
     expect(mismatched).toMatchObject({ ok: false, error: { code: "INVALID_MESSAGE", message: "task orgId/agentId do not match its subject" } });
-    // The worker subscribes to nf.*.agent.*.task; a subject with a bad token still matches it.
-    const badToken = await ask(`nf.${org.orgId}.agent.not_a_uuid!.task`, encodeJson(taskFor(0, "x")));
+    // The worker subscribes to nf.*.agent.*.call; a subject with a bad token still matches it.
+    const badToken = await ask(`nf.${org.orgId}.agent.not_a_uuid!.call`, encodeJson(taskFor(0, "x")));
     expect(badToken).toMatchObject({ ok: false, error: { code: "INVALID_SUBJECT" } });
+    expect(worker!.output()).toContain("rejected a call");
+    expect(worker!.process.exitCode).toBeNull();
 
-    expect(worker.output()).toContain("rejected a task message");
-    expect(worker.process.exitCode).toBeNull();
+    // Submissions on .task go to the control plane, which records them like the API does.
+    const submit = subjects.agentTask(org.orgId, org.agents[0]!.id);
+    const submitAck = async (target: string, payload: Uint8Array) =>
+      decodeJson(taskAckSchema, (await nc.request(target, payload, { timeout: 2000 })).data, "ack");
+    expect(await submitAck(submit, encodeJson({ type: "agent.submit" }))).toMatchObject({ ok: false, error: { code: "INVALID_MESSAGE" } });
+    expect(await submitAck(subjects.agentTask(org.orgId, crypto.randomUUID()), encodeJson({ type: "agent.submit", prompt: "x" }))).toMatchObject({
+      ok: false,
+      error: { code: "NOT_FOUND" },
+    });
+    const accepted = await submitAck(submit, encodeJson({ type: "agent.submit", prompt: "over the bus" }));
+    expect(accepted).toMatchObject({ ok: true, workerId: "control-plane" });
+    const submittedId = accepted.ok ? accepted.executionId : "";
+    await eventually(async () => {
+      const row = await cp.db.asSystem(org.orgId, (em) => em.findOne(AgentExecution, { id: submittedId }));
+      return row?.status === "COMPLETED" ? row : undefined;
+    }, 10_000, "the bus submission to complete");
 
-    // Still serving: a valid task is acknowledged and completes.
+    // Still serving calls: a valid one is answered with its outcome.
     const task = taskFor(0, "still there?");
-    const statuses = nc.subscribe(subjects.agentStatus(org.orgId, org.agents[0]!.id));
-    const ack = await ask(subject, encodeJson(task));
-    expect(ack).toEqual({ ok: true, executionId: task.executionId, workerId: "own-worker" });
-    for await (const msg of statuses) {
-      const event = decodeJson(agentStatusChangedSchema, msg.data, "status");
-      if (event.execution?.executionId === task.executionId && event.execution.status === "COMPLETED") break;
-    }
-    statuses.unsubscribe();
+    const reply = await ask(call, encodeJson(task));
+    expect(reply).toMatchObject({ ok: true, workerId: "own-worker", execution: { executionId: task.executionId, status: "COMPLETED" } });
   });
 
   it("serves tasks through the API once a worker is there, and stops cleanly on SIGTERM", async () => {

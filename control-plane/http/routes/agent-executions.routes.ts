@@ -67,7 +67,7 @@ export function agentExecutionRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { orgId, executionId } = request.params;
         const result = await cancelExecution(
-          { nc: deps.nc, logger: deps.logger, replyTimeoutMs: Math.min(deps.taskAckTimeoutMs, CANCEL_REPLY_TIMEOUT_MS) },
+          { nc: deps.nc, logger: deps.logger, outcomes: deps.outcomes, replyTimeoutMs: Math.min(deps.taskAckTimeoutMs, CANCEL_REPLY_TIMEOUT_MS) },
           (work) => deps.gate.run(request.headers, orgId, "MEMBER", work),
           orgId,
           executionId,

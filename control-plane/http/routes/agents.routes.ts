@@ -112,7 +112,7 @@ export function agentRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { orgId, agentId } = request.params;
         const execution = await dispatchTask(
-          { nc: deps.nc, logger: deps.logger, ackTimeoutMs: deps.taskAckTimeoutMs },
+          { nc: deps.nc, logger: deps.logger, publishTimeoutMs: deps.taskAckTimeoutMs },
           (work) => deps.gate.run(request.headers, orgId, "MEMBER", work),
           (em) => findAgent(em, orgId, agentId),
           request.body.prompt,

@@ -1,0 +1,43 @@
+import type { KV } from "@nats-io/kv";
+import { NeuroflowError } from "../protocol/index.js";
+
+/** A stored snapshot and the revision it was read or written at (the fencing token for the next write). */
+export interface StoredSnapshot {
+  snapshot: unknown;
+  revision: number;
+}
+
+const key = (orgId: string, agentId: string) => `${orgId}.${agentId}`;
+
+/**
+ * Agent actor snapshots (`actor.getPersistedSnapshot()`), one key per agent. Writes are
+ * compare-and-set on the revision the writer last read or wrote: a worker that lost an agent's
+ * shard while paused and comes back to save finds the revision moved on (the new owner saved) and
+ * gets CONFLICT instead of overwriting newer state.
+ */
+export class SnapshotStore {
+  readonly #kv: KV;
+
+  constructor(kv: KV) {
+    this.#kv = kv;
+  }
+
+  async load(orgId: string, agentId: string): Promise<StoredSnapshot | undefined> {
+    const entry = await this.#kv.get(key(orgId, agentId));
+    if (!entry || entry.operation !== "PUT") return undefined;
+    return { snapshot: entry.json<unknown>(), revision: entry.revision };
+  }
+
+  /**
+   * Saves a snapshot over the one at `revision` (0: there was none). Returns the new revision;
+   * throws CONFLICT when someone else wrote since.
+   */
+  async save(orgId: string, agentId: string, snapshot: unknown, revision: number): Promise<number> {
+    const data = new TextEncoder().encode(JSON.stringify(snapshot));
+    try {
+      return revision === 0 ? await this.#kv.create(key(orgId, agentId), data) : await this.#kv.update(key(orgId, agentId), data, revision);
+    } catch (cause) {
+      throw new NeuroflowError("CONFLICT", `the snapshot of agent ${agentId} was written by another worker`, { cause });
+    }
+  }
+}
