@@ -13,3 +13,4 @@ export * from "./api-teams.js";
 export * from "./api-integrations.js";
 export * from "./api-orgs.js";
 export * from "./voting-rule.js";
+export * from "./team-events.js";

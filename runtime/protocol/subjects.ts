@@ -62,6 +62,16 @@ export const subjects = {
   anyAgentCancel: `${SUBJECT_PREFIX}.*.agent.*.cancel`,
   /** Agent status events of every org (the control plane's relay). */
   anyAgentStatus: `${SUBJECT_PREFIX}.*.agent.*.status`,
+  /** Coordination log entries of one team execution (TeamExecEvent): the team actor publishes, the control plane relays and stores. */
+  teamExecEvents: (orgId: string, teamId: string, executionId: string) =>
+    `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.team.${token(teamId, "teamId")}.exec.${token(executionId, "executionId")}.event`,
+  /** Cancel requests for one team execution (TeamExecCancel): only the worker running it answers. */
+  teamExecCancel: (orgId: string, teamId: string, executionId: string) =>
+    `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.team.${token(teamId, "teamId")}.exec.${token(executionId, "executionId")}.cancel`,
+  /** Team execution events of every org (the control plane's relay). */
+  anyTeamExecEvent: `${SUBJECT_PREFIX}.*.team.*.exec.*.event`,
+  /** Team execution cancel requests of every org (runtime workers, each on its own). */
+  anyTeamExecCancel: `${SUBJECT_PREFIX}.*.team.*.exec.*.cancel`,
 } as const;
 
 export type ParsedSubject =
@@ -87,3 +97,23 @@ export function parseSubject(subject: string): ParsedSubject {
   throw invalid();
 }
 
+export type ParsedTeamSubject =
+  | { kind: "team.exec.event"; orgId: string; teamId: string; executionId: string }
+  | { kind: "team.exec.cancel"; orgId: string; teamId: string; executionId: string };
+
+/**
+ * Parses a concrete team execution subject, `nf.<orgId>.team.<teamId>.exec.<executionId>.<event|cancel>`.
+ * Separate from `parseSubject` so that callers of that one keep their agent-only result type.
+ * Throws `INVALID_SUBJECT` for anything else, including wildcards and tokens outside `[A-Za-z0-9_-]`.
+ */
+export function parseTeamSubject(subject: string): ParsedTeamSubject {
+  const parts = subject.split(".");
+  const invalid = () => new NeuroflowError("INVALID_SUBJECT", `not a NeuroFlow team subject: ${JSON.stringify(subject)}`);
+  if (parts.length !== 7) throw invalid();
+  const [prefix, orgId, team, teamId, exec, executionId, verb] = parts as [string, string, string, string, string, string, string];
+  if (prefix !== SUBJECT_PREFIX || team !== "team" || exec !== "exec") throw invalid();
+  if (![orgId, teamId, executionId].every((part) => SUBJECT_TOKEN.test(part))) throw invalid();
+  if (verb === "event") return { kind: "team.exec.event", orgId, teamId, executionId };
+  if (verb === "cancel") return { kind: "team.exec.cancel", orgId, teamId, executionId };
+  throw invalid();
+}
