@@ -40,6 +40,7 @@ export function createCallModel(deps: { providers: ProviderRegistry; prices: Pri
       temperature: agent.modelConfig.temperature,
       maxTokens: agent.modelConfig.maxTokens,
       simulated: agent.modelConfig.simulated,
+      answerKey: input.task.answerKey,
       signal,
     });
     const cost = costOf(deps.prices, provider.name, response.model, response.usage);

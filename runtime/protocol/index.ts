@@ -13,4 +13,5 @@ export * from "./api-teams.js";
 export * from "./api-integrations.js";
 export * from "./api-orgs.js";
 export * from "./voting-rule.js";
+export * from "./experiments.js";
 export * from "./team-events.js";

@@ -1,4 +1,4 @@
-import { NeuroflowError, type ModelProviderName, type TokenUsage } from "../protocol/index.js";
+import { NeuroflowError, type AnswerKey, type ModelProviderName, type TokenUsage } from "../protocol/index.js";
 
 export interface ChatMessage {
   role: "user" | "assistant";
@@ -31,8 +31,17 @@ export interface ModelRequest {
   messages: ChatMessage[];
   temperature?: number;
   maxTokens?: number;
-  /** Per-agent options of the simulated provider (ModelConfig.simulated); others ignore them. */
-  simulated?: { latencyMs?: number; seed?: number };
+  /**
+   * Per-agent options of the simulated provider (ModelConfig.simulated); others ignore them.
+   * `accuracy` (0..1, default 1) is the chance of answering a task with an `answerKey` correctly.
+   */
+  simulated?: { latencyMs?: number; seed?: number; accuracy?: number };
+  /**
+   * The known answer of an experiment task (AgentTask.answerKey). Only the simulated provider reads
+   * it, to answer right with the agent's `simulated.accuracy`; the real providers never send it to a
+   * model (it is not part of the prompt, and they build their request bodies without it).
+   */
+  answerKey?: AnswerKey;
   /** Aborts the call (task cancelled, actor stopped). */
   signal?: AbortSignal;
   /** Tools the model may call; providers that cannot call tools ignore them. */
