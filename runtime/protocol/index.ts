@@ -15,3 +15,4 @@ export * from "./api-orgs.js";
 export * from "./voting-rule.js";
 export * from "./experiments.js";
 export * from "./team-events.js";
+export * from "./team-runs.js";

@@ -68,6 +68,11 @@ export const subjects = {
   /** Cancel requests for one team execution (TeamExecCancel): only the worker running it answers. */
   teamExecCancel: (orgId: string, teamId: string, executionId: string) =>
     `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.team.${token(teamId, "teamId")}.exec.${token(executionId, "executionId")}.cancel`,
+  /** Runs of one team execution (TeamRunRequest): runtime workers, queue group; the reply is a TeamRunReply. */
+  teamExecRun: (orgId: string, teamId: string, executionId: string) =>
+    `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.team.${token(teamId, "teamId")}.exec.${token(executionId, "executionId")}.run`,
+  /** Team runs of every org (runtime workers). */
+  anyTeamExecRun: `${SUBJECT_PREFIX}.*.team.*.exec.*.run`,
   /** Team execution events of every org (the control plane's relay). */
   anyTeamExecEvent: `${SUBJECT_PREFIX}.*.team.*.exec.*.event`,
   /** Team execution cancel requests of every org (runtime workers, each on its own). */
@@ -99,7 +104,8 @@ export function parseSubject(subject: string): ParsedSubject {
 
 export type ParsedTeamSubject =
   | { kind: "team.exec.event"; orgId: string; teamId: string; executionId: string }
-  | { kind: "team.exec.cancel"; orgId: string; teamId: string; executionId: string };
+  | { kind: "team.exec.cancel"; orgId: string; teamId: string; executionId: string }
+  | { kind: "team.exec.run"; orgId: string; teamId: string; executionId: string };
 
 /**
  * Parses a concrete team execution subject, `nf.<orgId>.team.<teamId>.exec.<executionId>.<event|cancel>`.
@@ -115,5 +121,6 @@ export function parseTeamSubject(subject: string): ParsedTeamSubject {
   if (![orgId, teamId, executionId].every((part) => SUBJECT_TOKEN.test(part))) throw invalid();
   if (verb === "event") return { kind: "team.exec.event", orgId, teamId, executionId };
   if (verb === "cancel") return { kind: "team.exec.cancel", orgId, teamId, executionId };
+  if (verb === "run") return { kind: "team.exec.run", orgId, teamId, executionId };
   throw invalid();
 }
