@@ -35,6 +35,8 @@ export interface ActivationsDeps {
   onEvents: (hosted: HostedAgent, events: AgentStatusChanged[]) => void;
   /** Whether this worker may still write the agent's state (it holds the agent's shard). */
   mayWrite: (shard: number) => boolean;
+  /** An actor is being stopped without finishing its work (lost shard, stale snapshot): hand its tasks back. */
+  onDrop?: (hosted: HostedAgent) => void;
 }
 
 /**
@@ -74,13 +76,15 @@ export class AgentActivations {
     const pending = this.#activating.get(agentId);
     if (pending) return pending;
     const activation = this.#restore(orgId, agentId).finally(() => this.#activating.delete(agentId));
+    // A request lost across a NATS reconnect must not leave every later task of the agent waiting.
+    void activation.catch(() => undefined);
     this.#activating.set(agentId, activation);
     return activation;
   }
 
   async #restore(orgId: string, agentId: string): Promise<HostedAgent> {
     const logger = this.#deps.logger.child({ orgId, agentId });
-    const stored = await this.#deps.snapshots.load(orgId, agentId);
+    const stored = await withDeadline(this.#deps.snapshots.load(orgId, agentId), STORE_DEADLINE_MS, "loading the agent's snapshot");
     let actor: Actor<typeof agentMachine>;
     try {
       actor = createActor(this.#machine, {
@@ -139,8 +143,7 @@ export class AgentActivations {
     if (!hosted.dirty || !this.#deps.mayWrite(hosted.shard)) return Promise.resolve();
     hosted.dirty = false;
     const snapshot = hosted.actor.getPersistedSnapshot();
-    hosted.saving = this.#deps.snapshots
-      .save(hosted.orgId, hosted.agentId, snapshot, hosted.revision)
+    hosted.saving = withDeadline(this.#deps.snapshots.save(hosted.orgId, hosted.agentId, snapshot, hosted.revision), STORE_DEADLINE_MS, "saving a snapshot")
       .then((revision) => {
         hosted.revision = revision;
       })
@@ -163,6 +166,7 @@ export class AgentActivations {
   /** Stops an actor without saving (its state is stale or no longer ours). */
   drop(hosted: HostedAgent): void {
     if (this.#hosted.get(hosted.agentId) !== hosted) return;
+    this.#deps.onDrop?.(hosted);
     this.#hosted.delete(hosted.agentId);
     hosted.actor.stop();
   }
@@ -184,6 +188,18 @@ export class AgentActivations {
     const results = await Promise.all(idle.map((hosted) => this.passivate(hosted)));
     return results.filter(Boolean).length;
   }
+}
+
+/** How long a store request may take before the work that needs it gives up and is retried. */
+export const STORE_DEADLINE_MS = 5_000;
+
+/** `promise`, or a retryable UNAVAILABLE after `ms`: a JetStream request must never hang the caller. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new NeuroflowError("UNAVAILABLE", `${what} took longer than ${ms} ms`, { retryable: true })), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** No task running or waiting. */

@@ -19,7 +19,7 @@ import {
 } from "../protocol/index.js";
 import type { PriceTable } from "../providers/prices.js";
 import type { ProviderRegistry } from "../providers/provider.js";
-import { AgentActivations, atRest, type HostedAgent } from "./agent-activations.js";
+import { AgentActivations, atRest, STORE_DEADLINE_MS, withDeadline, type HostedAgent } from "./agent-activations.js";
 import { OutcomeStore } from "../../common/outcome-store.js";
 import { ShardLeases, type LeaseTiming } from "./shard-leases.js";
 import { SnapshotStore } from "./snapshot-store.js";
@@ -40,6 +40,16 @@ export interface AgentHostDeps {
 
 /** Queue group shared by all runtime workers for agent calls. */
 export const RUNTIME_QUEUE = "nf-runtime";
+
+/** A queued task this worker took: its deliveries (redeliveries add more) and whose it is. */
+interface DurableTask {
+  agentId: string;
+  msgs: JsMsg[];
+  since: number;
+}
+
+/** How long a call waits for its agent's shard to get an owner before it is refused. */
+const HANDOFF_WAIT_MS = 2_000;
 
 /** Header carrying the original subject of a call forwarded to the worker hosting the agent. */
 const FORWARDED_SUBJECT = "Nf-Subject";
@@ -72,7 +82,7 @@ export class AgentHost {
   readonly #leases: ShardLeases;
   readonly #intakes = new Map<number, ConsumerMessages>();
   /** Queue messages of durable executions not yet ended here, by execution id (redeliveries add more). */
-  readonly #durable = new Map<string, JsMsg[]>();
+  readonly #durable = new Map<string, DurableTask>();
   /** Calls waiting for their task's outcome, by execution id. */
   readonly #waitingCalls = new Map<string, Msg>();
   readonly #subscriptions: Subscription[] = [];
@@ -96,6 +106,7 @@ export class AgentHost {
         for (const event of events) this.#emit(hosted, event);
       },
       mayWrite: (shard) => this.#leases.holds(shard) || this.#releasing.has(shard),
+      onDrop: (hosted) => this.#handBack(hosted),
     });
     this.#leases = new ShardLeases({
       kv: deps.stores.leases,
@@ -144,7 +155,7 @@ export class AgentHost {
     const passivateAfterMs = this.#deps.passivateAfterMs ?? 60_000;
     this.#timers = [
       setInterval(() => this.#keepTasksAlive(), TASK_ACK_WAIT_MS / 3),
-      setInterval(() => void this.#activations.passivateIdle(passivateAfterMs), Math.max(1_000, passivateAfterMs / 2)),
+      setInterval(() => void this.#passivate(passivateAfterMs), Math.max(100, passivateAfterMs / 2)),
     ];
     for (const timer of this.#timers) timer.unref();
     logger.info({ shards: this.#leases.held.length }, "taking agent tasks");
@@ -169,6 +180,11 @@ export class AgentHost {
     for (const intake of this.#intakes.values()) void intake.close();
     for (const subscription of this.#subscriptions) subscription.unsubscribe();
     for (const hosted of this.#activations.all()) this.#activations.drop(hosted);
+  }
+
+  async #passivate(idleMs: number): Promise<void> {
+    const count = await this.#activations.passivateIdle(idleMs);
+    if (count > 0) this.#deps.logger.info({ count, active: this.#activations.size }, "passivated idle agents");
   }
 
   async #startIntake(shard: number): Promise<void> {
@@ -222,7 +238,7 @@ export class AgentHost {
     const context = hosted.actor.getSnapshot().context;
     for (const task of [context.current, ...context.mailbox]) {
       if (!task) continue;
-      for (const msg of this.#durable.get(task.executionId) ?? []) msg.nak();
+      for (const msg of this.#durable.get(task.executionId)?.msgs ?? []) msg.nak();
       this.#durable.delete(task.executionId);
       this.#answerCall(task.executionId, {
         ok: false,
@@ -231,8 +247,26 @@ export class AgentHost {
     }
   }
 
+  /**
+   * Keeps the queue from handing out tasks this worker is still on, and hands back any it is not
+   * on any more (its actor was stopped, or dropped the task): a task must never sit here unworked.
+   */
   #keepTasksAlive(): void {
-    for (const messages of this.#durable.values()) for (const msg of messages) msg.working();
+    const now = this.#now();
+    for (const [executionId, entry] of this.#durable) {
+      const hosted = this.#activations.get(entry.agentId);
+      const context = hosted?.actor.getSnapshot().context;
+      const held = context?.current?.executionId === executionId || context?.mailbox.some((task) => task.executionId === executionId);
+      // Between activation and the actor taking the task, or while its outcome commits: give it time.
+      const orphaned = !held && now - entry.since > STORE_DEADLINE_MS + 1_000;
+      if (orphaned) {
+        this.#deps.logger.warn({ executionId, agentId: entry.agentId }, "handing back a queued task no actor here holds");
+        for (const msg of entry.msgs) msg.nak();
+        this.#durable.delete(executionId);
+      } else {
+        for (const msg of entry.msgs) msg.working();
+      }
+    }
   }
 
   async #onQueued(shard: number, msg: JsMsg): Promise<void> {
@@ -249,10 +283,10 @@ export class AgentHost {
     try {
       const known = this.#durable.get(task.executionId);
       if (known) {
-        known.push(msg);
+        known.msgs.push(msg);
         return;
       }
-      const stored = await this.#outcomes.find(task.executionId);
+      const stored = await withDeadline(this.#outcomes.find(task.executionId), STORE_DEADLINE_MS, "reading an outcome");
       if (stored) {
         // It ended already (here or on a worker that died before acknowledging): say so again.
         logger.info("redelivered task already has an outcome; publishing it again");
@@ -264,7 +298,9 @@ export class AgentHost {
         msg.nak();
         return;
       }
-      this.#durable.set(task.executionId, [...(this.#durable.get(task.executionId) ?? []), msg]);
+      const entry = this.#durable.get(task.executionId);
+      if (entry) entry.msgs.push(msg);
+      else this.#durable.set(task.executionId, { agentId: task.agentId, msgs: [msg], since: this.#now() });
       const hosted = await this.#activations.activate(task.orgId, task.agentId);
       hosted.lastActiveAt = this.#now();
       hosted.actor.send({ type: "task.received", task });
@@ -285,37 +321,57 @@ export class AgentHost {
         throw new NeuroflowError("INVALID_MESSAGE", "task orgId/agentId do not match its subject");
       }
       if (this.#stopping) throw new NeuroflowError("UNAVAILABLE", "this worker is stopping; call again", { retryable: true });
-      const shard = shardOf(task.agentId);
-      if (!this.#leases.holds(shard)) {
-        const owner = this.#leases.owner(shard);
-        if (!owner || owner === this.#deps.workerId) {
-          throw new NeuroflowError("UNAVAILABLE", `no worker holds shard ${shard} right now; call again`, { retryable: true });
-        }
+      this.#route(msg, subject, task, this.#now() + HANDOFF_WAIT_MS);
+    } catch (error) {
+      this.#refuseCall(msg, subject, error);
+    }
+  }
+
+  /**
+   * Runs a call here when this worker hosts the agent — also while its shard is being handed over
+   * and the agent is still active here — or forwards it, reply subject unchanged, to the worker
+   * that does. While the shard has no owner (a handover between release and take-over, or a dead
+   * worker's lease running out) it waits, up to `deadline`, rather than fail the caller.
+   */
+  #route(msg: Msg, subject: string, task: AgentTask, deadline: number): void {
+    const shard = shardOf(task.agentId);
+    const here = this.#leases.holds(shard) || (this.#releasing.has(shard) && this.#activations.get(task.agentId) !== undefined);
+    if (!here) {
+      const owner = this.#leases.owner(shard);
+      if (owner && owner !== this.#deps.workerId) {
         const headers = natsHeaders();
         headers.set(FORWARDED_SUBJECT, subject);
         this.#deps.nc.publish(subjects.workerForward(owner), msg.data, { headers, ...(msg.reply ? { reply: msg.reply } : {}) });
         return;
       }
-      if (msg.reply) this.#waitingCalls.set(task.executionId, msg);
-      const hosted = this.#activations.get(task.agentId);
-      if (hosted) {
-        hosted.lastActiveAt = this.#now();
-        hosted.actor.send({ type: "task.received", task });
-      } else {
-        void this.#activations.activate(task.orgId, task.agentId).then(
-          (activated) => {
-            activated.lastActiveAt = this.#now();
-            activated.actor.send({ type: "task.received", task });
-          },
-          (error: unknown) => this.#answerCall(task.executionId, { ok: false, error: NeuroflowError.toWire(error) }),
-        );
+      if (this.#now() < deadline && !this.#stopping) {
+        setTimeout(() => this.#route(msg, subject, task, deadline), 50).unref();
+        return;
       }
-    } catch (error) {
-      const wire = NeuroflowError.toWire(error);
-      this.#deps.logger.warn({ subject, error: wire }, "rejected a call");
-      if (!(error instanceof NeuroflowError)) this.#deps.logger.error({ err: error }, "unexpected error handling a call");
-      if (msg.reply) msg.respond(encodeJson({ ok: false, error: wire } satisfies AgentCallReply));
+      this.#refuseCall(msg, subject, new NeuroflowError("UNAVAILABLE", `no worker holds shard ${shard} right now; call again`, { retryable: true }));
+      return;
     }
+    if (msg.reply) this.#waitingCalls.set(task.executionId, msg);
+    const hosted = this.#activations.get(task.agentId);
+    if (hosted) {
+      hosted.lastActiveAt = this.#now();
+      hosted.actor.send({ type: "task.received", task });
+      return;
+    }
+    void this.#activations.activate(task.orgId, task.agentId).then(
+      (activated) => {
+        activated.lastActiveAt = this.#now();
+        activated.actor.send({ type: "task.received", task });
+      },
+      (error: unknown) => this.#answerCall(task.executionId, { ok: false, error: NeuroflowError.toWire(error) }),
+    );
+  }
+
+  #refuseCall(msg: Msg, subject: string, error: unknown): void {
+    const wire = NeuroflowError.toWire(error);
+    this.#deps.logger.warn({ subject, error: wire }, "rejected a call");
+    if (!(error instanceof NeuroflowError)) this.#deps.logger.error({ err: error }, "unexpected error handling a call");
+    if (msg.reply) msg.respond(encodeJson({ ok: false, error: wire } satisfies AgentCallReply));
   }
 
   #onCancel(msg: Msg): void {
@@ -364,17 +420,19 @@ export class AgentHost {
     }
     hosted.startedAt.delete(execution.executionId);
     if (execution.status === "FAILED") logger.warn({ executionId: execution.executionId, error: execution.error }, "task failed");
-    const queued = this.#durable.get(execution.executionId);
-    if (!queued) {
+    if (this.#waitingCalls.has(execution.executionId)) {
+      // A call: the caller holds the only record; nothing to commit.
       this.#publish(event);
       this.#answerCall(execution.executionId, { ok: true, workerId: this.#deps.workerId, execution });
       return;
     }
-    void this.#outcomes.commit(execution.executionId, event).then(
+    // A queued task — possibly one restored from a snapshot before its message came back: commit
+    // the outcome first, so a later redelivery is answered from the store instead of running again.
+    void withDeadline(this.#outcomes.commit(execution.executionId, event), STORE_DEADLINE_MS, "committing an outcome").then(
       ({ event: outcome, won }) => {
         if (!won) logger.warn({ executionId: execution.executionId }, "another worker finished this task first; keeping its outcome");
         this.#publish(outcome);
-        for (const msg of this.#durable.get(execution.executionId) ?? []) msg.ack();
+        for (const msg of this.#durable.get(execution.executionId)?.msgs ?? []) msg.ack();
         this.#durable.delete(execution.executionId);
       },
       (error: unknown) => {
