@@ -26,6 +26,18 @@ export const BUCKETS = {
 
 const ns = (ms: number) => ms * 1_000_000;
 
+function shardConsumerConfig(shard: number) {
+  return {
+    durable_name: shardConsumer(shard),
+    filter_subject: subjects.taskQueue(shard),
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: ns(TASK_ACK_WAIT_MS),
+    max_ack_pending: 20_000,
+    max_deliver: -1,
+  };
+}
+
 export interface RuntimeStores {
   leases: KV;
   snapshots: KV;
@@ -55,18 +67,23 @@ export async function ensureTaskStream(nc: NatsConnection): Promise<JetStreamMan
       await jsm.streams.info(TASK_STREAM).catch(() => Promise.reject(error));
     });
   }
-  for (let shard = 0; shard < SHARD_COUNT; shard++) {
-    await jsm.consumers.add(TASK_STREAM, {
-      durable_name: shardConsumer(shard),
-      filter_subject: subjects.taskQueue(shard),
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: ns(TASK_ACK_WAIT_MS),
-      max_ack_pending: 20_000,
-      max_deliver: -1,
-    });
-  }
+  for (let shard = 0; shard < SHARD_COUNT; shard++) await jsm.consumers.add(TASK_STREAM, shardConsumerConfig(shard));
   return jsm;
+}
+
+/**
+ * Puts a shard's consumer back in step with its stream after nats-server lost the stream's tail (a
+ * crash before it flushed): the consumer's state can then point past the stream's last message, and
+ * every task published afterwards under those sequence numbers would be skipped, never delivered.
+ * Such a consumer is deleted and created again (delivering every message the work queue still
+ * holds; duplicates are harmless — see the outcome store). Returns true when it had to.
+ */
+export async function repairShardConsumer(jsm: JetStreamManager, shard: number): Promise<boolean> {
+  const [stream, consumer] = await Promise.all([jsm.streams.info(TASK_STREAM), jsm.consumers.info(TASK_STREAM, shardConsumer(shard))]);
+  if (consumer.delivered.stream_seq <= stream.state.last_seq) return false;
+  await jsm.consumers.delete(TASK_STREAM, shardConsumer(shard));
+  await jsm.consumers.add(TASK_STREAM, shardConsumerConfig(shard));
+  return true;
 }
 
 /** Opens (creating when missing) the runtime's KV buckets. */

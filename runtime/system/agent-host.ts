@@ -1,8 +1,8 @@
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { jetstream, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { waitFor } from "xstate";
-import { shardConsumer, TASK_ACK_WAIT_MS, TASK_STREAM, type RuntimeStores } from "../../common/runtime-streams.js";
+import { repairShardConsumer, shardConsumer, TASK_ACK_WAIT_MS, TASK_STREAM, type RuntimeStores } from "../../common/runtime-streams.js";
 import {
   agentCancelSchema,
   agentTaskSchema,
@@ -152,6 +152,7 @@ export class AgentHost {
     listen(subjects.workerForward(this.#deps.workerId), (msg) => this.#onCall(msg, msg.headers?.get(FORWARDED_SUBJECT) ?? ""));
     listen(subjects.anyAgentCancel, (msg) => this.#onCancel(msg));
     await this.#leases.start();
+    void this.#watchReconnects();
     const passivateAfterMs = this.#deps.passivateAfterMs ?? 60_000;
     this.#timers = [
       setInterval(() => this.#keepTasksAlive(), TASK_ACK_WAIT_MS / 3),
@@ -182,6 +183,24 @@ export class AgentHost {
     for (const hosted of this.#activations.all()) this.#activations.drop(hosted);
   }
 
+  /** After NATS comes back, the stream may have lost its tail: restart intake of held shards that need it. */
+  async #watchReconnects(): Promise<void> {
+    for await (const status of this.#deps.nc.status()) {
+      if (status.type !== "reconnect" || this.#stopping) continue;
+      for (const shard of this.#leases.held) {
+        try {
+          const jsm = await jetstreamManager(this.#deps.nc);
+          if (!(await repairShardConsumer(jsm, shard))) continue;
+          this.#deps.logger.warn({ shard }, "the shard's consumer was ahead of its stream after a reconnect; recreated it");
+          await this.#stopIntake(shard);
+          if (this.#leases.holds(shard)) await this.#startIntake(shard);
+        } catch (error) {
+          this.#deps.logger.warn({ err: error, shard }, "could not check a shard's consumer after a reconnect");
+        }
+      }
+    }
+  }
+
   async #passivate(idleMs: number): Promise<void> {
     const count = await this.#activations.passivateIdle(idleMs);
     if (count > 0) this.#deps.logger.info({ count, active: this.#activations.size }, "passivated idle agents");
@@ -189,6 +208,9 @@ export class AgentHost {
 
   async #startIntake(shard: number): Promise<void> {
     try {
+      if (await repairShardConsumer(await jetstreamManager(this.#deps.nc), shard)) {
+        this.#deps.logger.warn({ shard }, "the shard's consumer was ahead of its stream (NATS lost the stream's tail); recreated it");
+      }
       const consumer = await jetstream(this.#deps.nc).consumers.get(TASK_STREAM, shardConsumer(shard));
       if (!this.#leases.holds(shard)) return;
       const messages = await consumer.consume({ max_messages: 256, callback: (msg) => void this.#onQueued(shard, msg) });

@@ -2,11 +2,22 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ControlPlane } from "../../control-plane/server.js";
 import { demoAgents } from "../../control-plane/persistence/seed.js";
+import { shardConsumer, TASK_STREAM } from "../../common/runtime-streams.js";
 import { AgentExecution } from "../../entities/index.js";
-import { agentCallReplySchema, agentStatusChangedSchema, decodeJson, encodeJson, subjects, type AgentTask } from "../../runtime/protocol/index.js";
+import {
+  agentCallReplySchema,
+  agentStatusChangedSchema,
+  decodeJson,
+  encodeJson,
+  SHARD_COUNT,
+  shardOf,
+  subjects,
+  type AgentTask,
+} from "../../runtime/protocol/index.js";
 import { api, createTestOrg, eventually, login, startTestControlPlane, type TestOrg } from "../support/harness.js";
 import { startRuntimeWorker, type RuntimeWorker } from "../support/runtime-worker.js";
 import { ensureNatsServer, startNats } from "../support/services.js";
@@ -105,9 +116,20 @@ describe("runtime worker pool under SIGKILL", () => {
         "every execution to complete",
       );
     } catch (error) {
-      const stuck = last.filter((row) => row.status !== "COMPLETED").map((row) => `${row.id} ${row.status} ${row.workerId ?? "-"}`);
+      const stuck = last
+        .filter((row) => row.status !== "COMPLETED")
+        .map((row) => `${row.id} ${row.status} ${row.workerId ?? "-"} shard ${shardOf(row.agent.id)}`);
+      const jsm = await jetstreamManager(observer);
+      const stream = await jsm.streams.info(TASK_STREAM);
+      const consumers = await Promise.all(
+        Array.from({ length: SHARD_COUNT }, async (_, shard) => {
+          const info = await jsm.consumers.info(TASK_STREAM, shardConsumer(shard));
+          return `${shard}: delivered ${info.delivered.stream_seq} acked ${info.ack_floor.stream_seq} pending ${info.num_pending} unacked ${info.num_ack_pending} waiting ${info.num_waiting}`;
+        }),
+      );
       const said = workers.map((worker) => worker.output().split("\n").filter((line) => /"level":[4-6]/.test(line)).slice(-15).join("\n"));
-      throw new Error(`${String(error)}\nstuck:\n${stuck.join("\n")}\nworker warnings:\n${said.join("\n---\n")}`);
+      const queue = `stream: ${JSON.stringify(stream.state)}\n${consumers.join("\n")}`;
+      throw new Error(`${String(error)}\nstuck:\n${stuck.join("\n")}\n${queue}\nworker warnings:\n${said.join("\n---\n")}`);
     }
   }
 
