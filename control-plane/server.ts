@@ -8,6 +8,8 @@ import { OrgGate } from "./auth/org-gate.js";
 import { SessionTokens } from "./auth/session.js";
 import { StatusSubscriber } from "./bus/status-subscriber.js";
 import { BusTaskIntake } from "./bus/task-intake.js";
+import { TeamEventSubscriber } from "./bus/team-event-subscriber.js";
+import { TeamRunner } from "./dispatch/team-runner.js";
 import { TaskSweeper } from "./dispatch/sweeper.js";
 import { OutcomeStore } from "../common/outcome-store.js";
 import { ensureTaskStream, openRuntimeStores } from "../common/runtime-streams.js";
@@ -30,8 +32,8 @@ export interface ControlPlane {
 
 /**
  * Starts the control plane: migrates the database, optionally seeds the demo org, connects to
- * NATS, serves HTTP + WebSocket, and relays status events. Rejects (after cleaning up what it
- * opened) when Postgres or NATS can't be reached.
+ * NATS, serves HTTP + WebSocket, relays status and team execution events, and sends team runs to
+ * the runtime pool. Rejects (after cleaning up what it opened) when Postgres or NATS can't be reached.
  */
 export async function startControlPlane(config: ControlPlaneConfig, logger: Logger): Promise<ControlPlane> {
   const db = await Database.open(
@@ -56,6 +58,7 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
     const tokens = new SessionTokens(config.AUTH_SECRET);
     const gate = new OrgGate({ db, tokens });
     const cipher = new CredentialsCipher(config.AUTH_SECRET);
+    const teamRuns = new TeamRunner({ nc, db, logger: logger.child({ component: "team-runs" }) });
     let relay: WsRelay | undefined;
     const metrics = new ControlPlaneMetrics({ wsClients: () => relay?.clientCount() ?? 0 });
     const app = await buildHttpApp(
@@ -69,6 +72,7 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
         taskAckTimeoutMs: config.TASK_ACK_TIMEOUT_MS,
         outcomes,
         metrics,
+        teamRuns,
         bus: { servers: config.NATS_PUBLIC_URL ?? config.NATS_URL, tenancy, orgCredsTtlSeconds: config.NATS_ORG_CREDS_TTL_SECONDS },
       },
       { consoleDir: config.CONSOLE_DIR },
@@ -83,6 +87,12 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
       logger: logger.child({ component: "status" }),
       metrics,
       relay: (event) => openRelay.broadcast(event.orgId, event),
+    });
+    const teamEvents = new TeamEventSubscriber({
+      nc,
+      db,
+      logger: logger.child({ component: "team-events" }),
+      relay: (event) => openRelay.broadcastTeamEvent(event),
     });
     const intake = new BusTaskIntake({ nc, db, logger: logger.child({ component: "intake" }), publishTimeoutMs: config.TASK_ACK_TIMEOUT_MS });
     const sweeper = new TaskSweeper({
@@ -109,7 +119,11 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
         await sweeper.stop();
         await intake.stop();
         await subscriber.stop();
+        await teamEvents.stop();
+        // Draining ends the run requests still waiting; the runner records nothing for those.
+        const runsSettled = teamRuns.stop();
         await connection.drain();
+        await runsSettled;
         await db.close();
       },
     };

@@ -6,9 +6,10 @@ import { defaultPrices, withPriceOverrides } from "./providers/prices.js";
 import { providersFromEnv } from "./providers/registry-from-env.js";
 import { ensureTaskStream, openRuntimeStores } from "../common/runtime-streams.js";
 import { AgentHost } from "./system/agent-host.js";
+import { TeamHost } from "./system/team-host.js";
 
 /**
- * One runtime worker process: connects to NATS, hosts agent actors, and on SIGTERM/SIGINT stops
+ * One runtime worker process: connects to NATS, hosts agent actors and team runs, and on SIGTERM/SIGINT stops
  * taking tasks, lets in-flight ones finish, and drains the connection before exiting.
  */
 const env = loadRuntimeEnv();
@@ -30,6 +31,8 @@ const host = new AgentHost({
   leaseTiming: { ttlMs: env.LEASE_TTL_MS, heartbeatMs: env.LEASE_HEARTBEAT_MS },
 });
 await host.start();
+const teams = new TeamHost({ nc, workerId: env.WORKER_ID, logger });
+await teams.start();
 logger.info({ nats: nc.getServer(), shards: host.shards.length }, "runtime worker ready");
 
 let stopping = false;
@@ -37,6 +40,8 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, "stopping runtime worker");
+  // Team runs first: their members are agents this worker may host, which must keep serving meanwhile.
+  await teams.stop(env.SHUTDOWN_GRACE_MS);
   await host.stop(env.SHUTDOWN_GRACE_MS);
   await nc.drain();
   logger.info("runtime worker stopped");

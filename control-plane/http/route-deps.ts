@@ -6,6 +6,7 @@ import type { TenancySecrets } from "../../common/nats-tenancy.js";
 import type { OrgGate } from "../auth/org-gate.js";
 import type { SessionTokens } from "../auth/session.js";
 import type { Database } from "../persistence/database.js";
+import type { TeamRunner } from "../dispatch/team-runner.js";
 import type { ControlPlaneMetrics } from "./metrics.js";
 
 /** What HTTP routes need. Every database access goes through `db.asUser` / `db.asSystem`. */
@@ -24,4 +25,6 @@ export interface RouteDeps {
   bus: { servers: string; tenancy: TenancySecrets | undefined; orgCredsTtlSeconds: number };
   /** Seals integration credentials at rest (key derived from AUTH_SECRET). */
   cipher: CredentialsCipher;
+  /** Starts and cancels team executions on the runtime pool. */
+  teamRuns: TeamRunner;
 }

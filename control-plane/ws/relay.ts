@@ -3,7 +3,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { OrgGate } from "../auth/org-gate.js";
-import { clientFrameSchema, NeuroflowError, WS_CLOSE, type ServerFrame } from "../../runtime/protocol/index.js";
+import { clientFrameSchema, NeuroflowError, WS_CLOSE, type ServerFrame, type TeamExecEvent } from "../../runtime/protocol/index.js";
 import { httpStatusOf } from "../http/error-table.js";
 
 export interface WsRelayDeps {
@@ -52,6 +52,11 @@ export class WsRelay {
     for (const client of this.#clients.values()) {
       if (client.orgId === orgId && client.socket.readyState === client.socket.OPEN) client.socket.send(data);
     }
+  }
+
+  /** Relays one team execution log entry to its org's clients as a `team.event` frame. */
+  broadcastTeamEvent(event: TeamExecEvent): void {
+    this.broadcast(event.orgId, { type: "team.event", ...event });
   }
 
   /** Closes every client with 1001 and stops accepting upgrades. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { votingRuleSchema } from "./voting-rule.js";
 import { agentIdSchema, orgIdSchema } from "./ids.js";
+import { answerKeySchema } from "./messages.js";
 import { executionStatusSchema } from "./status.js";
 
 /**
@@ -244,6 +245,19 @@ export const teamViewSchema = z.object({
   updatedAt: z.iso.datetime(),
 });
 export type TeamView = z.infer<typeof teamViewSchema>;
+
+/**
+ * POST a team execution: the task for the team. `answerKey` (experiments) is handed to every
+ * member ask so simulated members can be right or wrong, and the answer is parsed to one of its
+ * options; `seed` makes a vote's `random` tie-break reproducible (absent: drawn at random, and
+ * stored in the execution's `input`). Unknown fields are 400.
+ */
+export const runTeamBodySchema = z.strictObject({
+  prompt: z.string().trim().min(1).max(20_000),
+  answerKey: answerKeySchema.optional(),
+  seed: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+export type RunTeamBody = z.infer<typeof runTeamBodySchema>;
 
 /** One run of a team, with the structure and coordination that were in force when it started. */
 export const teamExecutionViewSchema = z.object({

@@ -52,7 +52,11 @@ export const teamRunOutputSchema = z.object({
   usage: tokenUsageSchema,
   costMicroUsd: z.int().nonnegative(),
   results: z.array(z.unknown()),
-  log: z.array(teamLogEntrySchema),
+  /**
+   * The whole coordination log; each entry with `at`, the time it was published as a TeamExecEvent,
+   * so a consumer that missed events can store exactly what it would have stored from them.
+   */
+  log: z.array(teamLogEntrySchema.extend({ at: z.iso.datetime().optional() })),
   startedAt: z.iso.datetime(),
   completedAt: z.iso.datetime(),
   durationMs: z.int().nonnegative(),

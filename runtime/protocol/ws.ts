@@ -1,11 +1,21 @@
 import { z } from "zod";
 import { orgIdSchema } from "./ids.js";
 import { agentStatusChangedSchema } from "./status.js";
+import { teamExecEventSchema } from "./team-events.js";
+
+/**
+ * One coordination log entry of a team execution (a TeamExecEvent, see team-events.ts) as relayed
+ * to the org's sockets. Frames may repeat or, across a reconnect, miss an entry: order and
+ * de-duplicate by `seq`, and read the execution over HTTP for the whole log.
+ */
+export const teamEventFrameSchema = teamExecEventSchema.extend({ type: z.literal("team.event") });
+export type TeamEventFrame = z.infer<typeof teamEventFrameSchema>;
 
 /** Frames the control plane sends on `/ws`. A connection is scoped to one organization. */
 export const serverFrameSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("hello"), orgId: orgIdSchema }),
   agentStatusChangedSchema,
+  teamEventFrameSchema,
   z.object({ type: z.literal("pong"), id: z.string().max(100) }),
 ]);
 export type ServerFrame = z.infer<typeof serverFrameSchema>;

@@ -1,0 +1,264 @@
+import { randomInt, randomUUID } from "node:crypto";
+import { RequestError, TimeoutError, type NatsConnection } from "@nats-io/transport-node";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { Logger } from "pino";
+import { TeamExecution, TeamMember, type IAgentTeam, type ITeamExecution } from "../../entities/index.js";
+import {
+  cancelReplySchema,
+  decodeJson,
+  encodeJson,
+  NeuroflowError,
+  subjects,
+  teamExecutionIdSchema,
+  teamIdSchema,
+  teamIssues,
+  teamRunReplySchema,
+  teamRunRequestSchema,
+  type RunTeamBody,
+  type TeamExecCancel,
+  type TeamRunReply,
+  type TeamRunRequest,
+  type WireError,
+} from "../../runtime/protocol/index.js";
+import type { Database } from "../persistence/database.js";
+import { isTerminal } from "../persistence/execution-ledger.js";
+import { completeTeamRecord, endTeamExecution, teamEndingOfOutput } from "../persistence/team-ledger.js";
+import { compareMembers } from "../persistence/team-views.js";
+import type { OrgScope } from "./task-dispatcher.js";
+
+export interface TeamRunnerDeps {
+  nc: NatsConnection;
+  db: Database;
+  logger: Logger;
+  /** How long a run may take before it is recorded FAILED (TIMEOUT) and cancelled. Default 10 min. */
+  runTimeoutMs?: number;
+  /** How long a cancel waits for the worker running the execution. Only that worker answers: keep it short. */
+  cancelReplyTimeoutMs?: number;
+}
+
+/** The run whose request or reply this is. */
+interface RunRef {
+  orgId: string;
+  teamId: string;
+  executionId: string;
+}
+
+/** The result of a cancel: `forwarded` when a worker was running it (the run's reply records CANCELLED). */
+export interface TeamCancelResult {
+  execution: ITeamExecution;
+  forwarded: boolean;
+}
+
+const zeroUsage = { promptTokens: 0, completionTokens: 0 };
+
+/** Whether a request failed only because nobody answered (timeout, or no subscriber at all). */
+function unanswered(error: unknown): boolean {
+  return error instanceof TimeoutError || (error instanceof RequestError && error.isNoResponders());
+}
+
+/**
+ * Starts and cancels team executions on the runtime pool. `start` records the execution (RUNNING,
+ * with the team's structure, coordination and the task as input) in the caller's org, then sends
+ * the `team.run` request in the background: one worker runs it and replies once it has ended,
+ * and the reply ends the row (team-ledger.ts). A request that fails ends it FAILED: UNAVAILABLE when
+ * no worker takes team runs, TIMEOUT past `runTimeoutMs` (the run is then cancelled), or the
+ * worker's typed rejection. Log entries arrive separately (TeamEventSubscriber).
+ *
+ * Lifecycle: `stop()` marks the runner stopping and resolves once every request in flight has
+ * settled; call it before draining the NATS connection (which ends those requests). Requests cut
+ * off by the shutdown record nothing: their rows are ended from the run's final log entry by
+ * whichever control plane still listens.
+ */
+export class TeamRunner {
+  readonly #deps: TeamRunnerDeps;
+  readonly #inFlight = new Set<Promise<void>>();
+  #stopping = false;
+
+  constructor(deps: TeamRunnerDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Records a run of the team `loadTeam` finds (it throws NOT_FOUND for a team the caller can't
+   * see) and sends it to the pool. Throws CONFLICT for a deactivated team, one without members or
+   * with a deactivated member agent, or one whose stored configuration no longer validates.
+   */
+  async start(scope: OrgScope, loadTeam: (em: EntityManager) => Promise<IAgentTeam>, body: RunTeamBody): Promise<ITeamExecution> {
+    const { execution, request } = await scope(async (em) => {
+      const team = await loadTeam(em);
+      if (!team.isActive) throw new NeuroflowError("CONFLICT", "this team is deactivated");
+      const members = (await em.find(TeamMember, { team }, { populate: ["agent"] })).sort(compareMembers);
+      if (members.length === 0) throw new NeuroflowError("CONFLICT", "this team has no members");
+      const inactive = members.find((member) => !member.agent.isActive);
+      if (inactive) throw new NeuroflowError("CONFLICT", `member agent ${inactive.agent.id} is deactivated`, { details: { agentId: inactive.agent.id } });
+      const seed = body.seed ?? randomInt(0, 2 ** 47);
+      const task = { prompt: body.prompt, ...(body.answerKey ? { answerKey: body.answerKey } : {}) };
+      // Parsed like any message: the stored team and agents must make a request a worker accepts.
+      const parsed = teamRunRequestSchema.safeParse({
+        type: "team.run",
+        orgId: team.organization.id,
+        teamId: team.id,
+        executionId: randomUUID(),
+        task,
+        members: members.map(({ agent, role, priority }) => ({
+          agentId: agent.id,
+          name: agent.name,
+          role,
+          priority,
+          capabilities: agent.capabilities,
+          ...(agent.totalExecutions > 0 ? { successRate: agent.successRate } : {}),
+          profile: { name: agent.name, personality: agent.personality, modelConfig: agent.modelConfig, capabilities: agent.capabilities },
+        })),
+        coordination: { structure: team.structure, coordination: team.coordination },
+        seed,
+      });
+      const problems = parsed.success
+        ? teamIssues({ ...parsed.data.coordination, members: parsed.data.members }).map((issue) => issue.message)
+        : parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+      if (!parsed.success || problems.length > 0) {
+        throw new NeuroflowError("CONFLICT", `this team cannot run as configured: ${problems.slice(0, 3).join("; ")}`, { details: problems });
+      }
+      const row = em.create(TeamExecution, {
+        id: parsed.data.executionId,
+        organization: team.organization,
+        team,
+        structure: parsed.data.coordination.structure,
+        coordination: parsed.data.coordination.coordination,
+        status: "RUNNING",
+        input: { ...task, seed },
+        output: null,
+        error: null,
+        agentParticipation: [],
+        results: [],
+        log: [],
+        startedAt: new Date(),
+      });
+      await em.flush();
+      return { execution: row, request: parsed.data };
+    });
+    this.#track(this.#send(request));
+    return execution;
+  }
+
+  /**
+   * Cancels a team execution of the caller's org. Every worker hears the cancel and only the one
+   * running it answers; its run then ends CANCELLED and its reply records that (`forwarded`). When
+   * no worker answers and the row is still open, no worker is running it (it never reached one, or
+   * its worker died): it is recorded CANCELLED here, saying so. Throws NOT_FOUND for an execution
+   * the caller can't see (malformed id, another org or team), CONFLICT once it has ended,
+   * UNAVAILABLE when NATS fails otherwise, and a worker's typed rejection as is.
+   */
+  async cancel(scope: OrgScope, run: RunRef): Promise<TeamCancelResult> {
+    const load = async (em: EntityManager) => {
+      const found = teamExecutionIdSchema.safeParse(run.executionId).success && teamIdSchema.safeParse(run.teamId).success
+        ? await em.findOne(TeamExecution, { id: run.executionId, organization: run.orgId, team: run.teamId })
+        : null;
+      if (!found) throw new NeuroflowError("NOT_FOUND", "team execution not found");
+      return found;
+    };
+    const ended = (status: string) => new NeuroflowError("CONFLICT", `team execution already ended: ${status}`);
+    const before = await scope(load);
+    if (isTerminal(before.status)) throw ended(before.status);
+    const logger = this.#deps.logger.child(run);
+
+    const request: TeamExecCancel = { type: "team.exec.cancel", ...run };
+    let forwarded = false;
+    try {
+      const reply = await this.#deps.nc.request(subjects.teamExecCancel(run.orgId, run.teamId, run.executionId), encodeJson(request), {
+        timeout: this.#deps.cancelReplyTimeoutMs ?? 1_000,
+      });
+      const answer = decodeJson(cancelReplySchema, reply.data, "team cancel reply");
+      if (!answer.ok) throw NeuroflowError.fromWire(answer.error);
+      forwarded = answer.found;
+    } catch (cause) {
+      if (cause instanceof NeuroflowError) throw cause;
+      if (!unanswered(cause)) throw new NeuroflowError("UNAVAILABLE", "could not reach the runtime workers", { cause, retryable: true });
+    }
+    if (forwarded) {
+      logger.info("a runtime worker is cancelling the team execution");
+      return { execution: await scope(load), forwarded: true };
+    }
+    return scope(async (em) => {
+      const error: WireError = { code: "CANCELLED", message: "cancelled on request; no runtime worker was running it", retryable: false };
+      const changed = await endTeamExecution(em, {
+        ...run,
+        status: "CANCELLED",
+        error,
+        participation: [],
+        usage: zeroUsage,
+        costMicroUsd: 0,
+        completedAt: new Date().toISOString(),
+        durationMs: null,
+      });
+      // Loaded after the raw update, in the same transaction: it reads the new row.
+      const execution = await load(em);
+      if (changed) {
+        logger.warn("cancelled a team execution no worker was running");
+        return { execution, forwarded: false };
+      }
+      throw ended(execution.status);
+    });
+  }
+
+  /** Marks the runner stopping; resolves once every request in flight has settled (see the class doc). */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await Promise.all([...this.#inFlight]);
+  }
+
+  #track(work: Promise<void>): void {
+    this.#inFlight.add(work);
+    void work.finally(() => this.#inFlight.delete(work));
+  }
+
+  /** Sends the run and records its reply (or why there is none). Never rejects. */
+  async #send(request: TeamRunRequest): Promise<void> {
+    const run: RunRef = { orgId: request.orgId, teamId: request.teamId, executionId: request.executionId };
+    const logger = this.#deps.logger.child(run);
+    const timeoutMs = this.#deps.runTimeoutMs ?? 600_000;
+    let reply: TeamRunReply;
+    try {
+      const msg = await this.#deps.nc.request(subjects.teamExecRun(run.orgId, run.teamId, run.executionId), encodeJson(request), { timeout: timeoutMs });
+      reply = decodeJson(teamRunReplySchema, msg.data, "team run reply");
+    } catch (cause) {
+      if (this.#stopping) {
+        logger.info("control plane stopping: the run's outcome will be recorded from its log");
+        return;
+      }
+      reply = { ok: false, error: this.#failure(cause, run, timeoutMs) };
+    }
+    try {
+      await this.#deps.db.asSystem(run.orgId, async (em) => {
+        if (reply.ok) {
+          const changed = await endTeamExecution(em, teamEndingOfOutput(run, reply.output));
+          await completeTeamRecord(em, run, reply.output);
+          logger.info({ status: reply.output.status, workerId: reply.output.workerId, changed }, "team execution ended");
+        } else {
+          const ending = { ...run, status: "FAILED" as const, error: reply.error, participation: [], usage: zeroUsage, costMicroUsd: 0 };
+          await endTeamExecution(em, { ...ending, completedAt: new Date().toISOString(), durationMs: null });
+          logger.warn({ error: reply.error }, "team execution could not run");
+        }
+      });
+    } catch (error) {
+      logger.error({ err: error }, "could not record a team execution's outcome");
+    }
+  }
+
+  /** What a failed run request means; a timed-out run is cancelled so it does not go on unrecorded. */
+  #failure(cause: unknown, run: RunRef, timeoutMs: number): WireError {
+    if (cause instanceof NeuroflowError) return cause.toWire();
+    if (cause instanceof TimeoutError) {
+      const cancel: TeamExecCancel = { type: "team.exec.cancel", ...run };
+      try {
+        this.#deps.nc.publish(subjects.teamExecCancel(run.orgId, run.teamId, run.executionId), encodeJson(cancel));
+      } catch {
+        // The connection is gone; the worker's run ends on its own.
+      }
+      return { code: "TIMEOUT", message: `the team execution did not end within ${timeoutMs} ms`, retryable: true };
+    }
+    if (cause instanceof RequestError && cause.isNoResponders()) {
+      return { code: "UNAVAILABLE", message: "no runtime worker is taking team runs", retryable: true };
+    }
+    return { code: "UNAVAILABLE", message: "could not reach the runtime workers", retryable: true };
+  }
+}

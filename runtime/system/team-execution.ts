@@ -1,0 +1,133 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { createActor } from "xstate";
+import { createAskMember } from "../actors/ask-member.actor.js";
+import { askMemberActor, teamMachineFor, type TeamRunInput, type TeamRunOutput } from "../machines/team.js";
+import {
+  encodeJson,
+  NeuroflowError,
+  subjects,
+  toTeamExecEvent,
+  type TeamLogEntry,
+  type TeamRunReply,
+  type TeamRunRequest,
+} from "../protocol/index.js";
+
+export interface TeamExecutionDeps {
+  nc: NatsConnection;
+  workerId: string;
+  logger: Logger;
+  /** Injected clock (ms since epoch): stamps events and the run's times. */
+  now?: () => number;
+}
+
+/** One team execution running on this worker. */
+export interface RunningTeam {
+  readonly orgId: string;
+  readonly teamId: string;
+  readonly executionId: string;
+  /** Sends `team.cancel`: pending member calls are aborted (and cancelled) and the run ends CANCELLED. No-op once ended. */
+  cancel(): void;
+  /**
+   * The reply for the run's requester once it has ended: `ok` with the output (COMPLETED, FAILED or
+   * CANCELLED — a failed team is an outcome), or `ok: false` INTERNAL if the machine itself broke.
+   * Never rejects.
+   */
+  readonly done: Promise<TeamRunReply>;
+}
+
+/** What the team machine reads: the request without the member profiles (they go to the calls). */
+export function teamRunInput(request: TeamRunRequest): TeamRunInput {
+  return {
+    orgId: request.orgId,
+    teamId: request.teamId,
+    executionId: request.executionId,
+    task: { prompt: request.task.prompt, ...(request.task.answerKey ? { answerKey: request.task.answerKey } : {}) },
+    members: request.members.map(({ profile: _profile, ...member }) => member),
+    coordination: request.coordination,
+    seed: request.seed,
+  };
+}
+
+/**
+ * Starts the structure's team machine for a validated run request, with `askMember` provided by
+ * agent calls over the bus (runtime/actors/ask-member.actor.ts). Every entry the machine appends
+ * to its log is published as a TeamExecEvent on `nf.<org>.team.<team>.exec.<execution>.event` as
+ * soon as it is appended, in `seq` order and each exactly once; the last one (team.completed /
+ * team.failed / team.cancelled) goes out before `done` resolves, so a requester that gets the reply
+ * has been sent the whole log.
+ */
+export function startTeamExecution(deps: TeamExecutionDeps, request: TeamRunRequest): RunningTeam {
+  const now = deps.now ?? Date.now;
+  const startedAt = now();
+  const run = { orgId: request.orgId, teamId: request.teamId, executionId: request.executionId };
+  const logger = deps.logger.child(run);
+  const subject = subjects.teamExecEvents(run.orgId, run.teamId, run.executionId);
+  const ask = createAskMember({
+    nc: deps.nc,
+    orgId: request.orgId,
+    profiles: new Map(request.members.map((member) => [member.agentId, member.profile])),
+    ...(request.memberTimeoutMs !== undefined ? { memberTimeoutMs: request.memberTimeoutMs } : {}),
+    logger,
+    now,
+  });
+  const machine = teamMachineFor(request.coordination.structure).provide({ actors: { askMember: askMemberActor(ask) } });
+  const actor = createActor(machine, { input: teamRunInput(request) });
+
+  /** When each entry was published, by seq: the reply's log carries the same `at` as the events. */
+  const publishedAt = new Map<number, string>();
+  let publishedSeq = 0;
+  const publishNew = (log: readonly TeamLogEntry[]) => {
+    for (const entry of log) {
+      if (entry.seq <= publishedSeq) continue;
+      const event = toTeamExecEvent(run, entry, new Date(now()));
+      publishedAt.set(entry.seq, event.at);
+      try {
+        deps.nc.publish(subject, encodeJson(event));
+      } catch (error) {
+        // The reply still carries the whole log, so the record can be completed from it.
+        logger.warn({ err: error, seq: entry.seq }, "could not publish a team event");
+      }
+      publishedSeq = entry.seq;
+    }
+  };
+
+  const done = new Promise<TeamRunReply>((resolve) => {
+    const finish = (output: TeamRunOutput) => {
+      publishNew(output.log);
+      const completedAt = now();
+      const wire = {
+        ...output,
+        log: output.log.map((entry) => ({ ...entry, at: publishedAt.get(entry.seq) })),
+        startedAt: new Date(startedAt).toISOString(),
+        completedAt: new Date(completedAt).toISOString(),
+        durationMs: Math.max(0, completedAt - startedAt),
+        workerId: deps.workerId,
+      };
+      if (output.status === "FAILED") logger.warn({ error: output.error }, "team execution failed");
+      else logger.info({ status: output.status, costMicroUsd: output.costMicroUsd }, "team execution ended");
+      resolve({ ok: true, output: wire });
+    };
+    actor.subscribe({
+      next: (snapshot) => {
+        publishNew(snapshot.context.log);
+        if (snapshot.status === "done") finish(snapshot.output);
+      },
+      error: (error) => {
+        logger.error({ err: error }, "team machine failed");
+        resolve({ ok: false, error: NeuroflowError.toWire(error) });
+      },
+    });
+  });
+  logger.info({ structure: request.coordination.structure, members: request.members.length }, "team execution started");
+  actor.start();
+  publishNew(actor.getSnapshot().context.log);
+
+  return {
+    ...run,
+    cancel: () => {
+      if (actor.getSnapshot().status === "active") actor.send({ type: "team.cancel" });
+    },
+    done,
+  };
+}
