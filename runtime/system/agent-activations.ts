@@ -22,6 +22,8 @@ export interface HostedAgent {
   dirty: boolean;
   lastActiveAt: number;
   saving: Promise<void> | undefined;
+  /** A save scheduled after the last finished task (see `snapshotDelayMs`). */
+  saveTimer: NodeJS.Timeout | undefined;
 }
 
 export interface ActivationsDeps {
@@ -35,6 +37,12 @@ export interface ActivationsDeps {
   onEvents: (hosted: HostedAgent, events: AgentStatusChanged[]) => void;
   /** Whether this worker may still write the agent's state (it holds the agent's shard). */
   mayWrite: (shard: number) => boolean;
+  /**
+   * How long after a finished task its snapshot is saved; tasks finishing meanwhile share the save.
+   * Passivation and shard handover save at once. A SIGKILL loses at most this much of an agent's
+   * memory — never a task: those are in the queue and the outcome store. Default 1000 ms.
+   */
+  snapshotDelayMs?: number;
   /** An actor is being stopped without finishing its work (lost shard, stale snapshot): hand its tasks back. */
   onDrop?: (hosted: HostedAgent) => void;
 }
@@ -105,6 +113,7 @@ export class AgentActivations {
       dirty: false,
       lastActiveAt: this.#deps.now(),
       saving: undefined,
+      saveTimer: undefined,
     };
     let prev: AgentSnapshot | undefined = stored ? actor.getSnapshot() : undefined;
     actor.subscribe({
@@ -117,7 +126,7 @@ export class AgentActivations {
         if (snapshot.context.last !== prev?.context.last) {
           hosted.dirty = true;
           hosted.lastActiveAt = this.#deps.now();
-          this.save(hosted);
+          this.#scheduleSave(hosted);
         }
         prev = snapshot;
         if (events.length > 0) this.#deps.onEvents(hosted, events);
@@ -134,11 +143,24 @@ export class AgentActivations {
     return hosted;
   }
 
+  #scheduleSave(hosted: HostedAgent): void {
+    if (hosted.saveTimer) return;
+    hosted.saveTimer = setTimeout(() => {
+      hosted.saveTimer = undefined;
+      void this.save(hosted);
+    }, this.#deps.snapshotDelayMs ?? 1_000);
+    hosted.saveTimer.unref();
+  }
+
   /**
-   * Persists the agent's snapshot if something changed, coalescing overlapping calls. A CONFLICT
+   * Persists the agent's snapshot now if something changed, coalescing overlapping calls. A CONFLICT
    * (another worker saved since we read: we lost the agent's shard) stops the actor here.
    */
   save(hosted: HostedAgent): Promise<void> {
+    if (hosted.saveTimer) {
+      clearTimeout(hosted.saveTimer);
+      hosted.saveTimer = undefined;
+    }
     if (hosted.saving) return hosted.saving.then(() => (hosted.dirty ? this.save(hosted) : undefined));
     if (!hosted.dirty || !this.#deps.mayWrite(hosted.shard)) return Promise.resolve();
     hosted.dirty = false;
@@ -167,6 +189,7 @@ export class AgentActivations {
   drop(hosted: HostedAgent): void {
     if (this.#hosted.get(hosted.agentId) !== hosted) return;
     this.#deps.onDrop?.(hosted);
+    clearTimeout(hosted.saveTimer);
     this.#hosted.delete(hosted.agentId);
     hosted.actor.stop();
   }
