@@ -3,6 +3,7 @@ import { AgentExecution } from "./agent-execution.entity.js";
 import { AgentTeam } from "./agent-team.entity.js";
 import { AiAgent } from "./ai-agent.entity.js";
 import { ApiKey } from "./api-key.entity.js";
+import { Experiment } from "./experiment.entity.js";
 import { Integration } from "./integration.entity.js";
 import { Membership } from "./membership.entity.js";
 import { Organization } from "./organization.entity.js";
@@ -26,6 +27,7 @@ export { AgentTeam, type IAgentTeam } from "./agent-team.entity.js";
 export { TeamMember, type ITeamMember } from "./team-member.entity.js";
 export { TeamExecution, type ITeamExecution } from "./team-execution.entity.js";
 export { Integration, type IIntegration } from "./integration.entity.js";
+export { Experiment, type IExperiment } from "./experiment.entity.js";
 export * from "./enums.js";
 
 export const allEntities = [
@@ -42,6 +44,7 @@ export const allEntities = [
   TeamMember,
   TeamExecution,
   Integration,
+  Experiment,
 ];
 
 /** Tables whose rows belong to one organization (row level security applies to each). */
@@ -57,4 +60,5 @@ export const tenantTables = [
   "neuroflow_team_members",
   "neuroflow_team_executions",
   "neuroflow_integrations",
+  "neuroflow_experiments",
 ] as const;

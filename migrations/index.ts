@@ -5,6 +5,8 @@ import { Migration20261125151633 } from "./Migration20261125151633.js";
 import { Migration20261125152500RowLevelSecurity } from "./Migration20261125152500RowLevelSecurity.js";
 import { Migration20261125154919 } from "./Migration20261125154919.js";
 import { Migration20261125173000SweepPolicy } from "./Migration20261125173000SweepPolicy.js";
+import { Migration20261125180324 } from "./Migration20261125180324.js";
+import { Migration20261125180325ExperimentsRowLevelSecurity } from "./Migration20261125180325ExperimentsRowLevelSecurity.js";
 
 export const migrationsList: MigrationObject[] = [
   { name: "Migration20261125145259", class: Migration20261125145259 },
@@ -12,4 +14,6 @@ export const migrationsList: MigrationObject[] = [
   { name: "Migration20261125152500RowLevelSecurity", class: Migration20261125152500RowLevelSecurity },
   { name: "Migration20261125154919", class: Migration20261125154919 },
   { name: "Migration20261125173000SweepPolicy", class: Migration20261125173000SweepPolicy },
+  { name: "Migration20261125180324", class: Migration20261125180324 },
+  { name: "Migration20261125180325ExperimentsRowLevelSecurity", class: Migration20261125180325ExperimentsRowLevelSecurity },
 ];

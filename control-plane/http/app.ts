@@ -10,6 +10,7 @@ import { agentExecutionRoutes } from "./routes/agent-executions.routes.js";
 import { agentRoutes } from "./routes/agents.routes.js";
 import { apiKeyRoutes } from "./routes/api-keys.routes.js";
 import { authRoutes } from "./routes/auth.routes.js";
+import { experimentRoutes } from "./routes/experiments.routes.js";
 import { busCredentialRoutes } from "./routes/bus-credentials.routes.js";
 import { memberRoutes } from "./routes/members.routes.js";
 import { organizationRoutes } from "./routes/organizations.routes.js";
@@ -71,6 +72,7 @@ export async function buildHttpApp(deps: RouteDeps, options: { consoleDir?: stri
   await app.register(teamMemberRoutes(deps));
   await app.register(teamExecutionRoutes(deps));
   await app.register(integrationRoutes(deps));
+  await app.register(experimentRoutes(deps));
   await app.register(healthRoutes(deps));
 
   const consoleDir = options.consoleDir;

@@ -20,3 +20,7 @@ export {
 } from "./runner.js";
 export { resultToJson, resultToCsv, csvField, csvColumns } from "./export.js";
 export { deriveSeed } from "./seeds.js";
+export { seededUuid, memberSeed, memberProfile, teamMembersFor, EXPERIMENT_MODEL } from "./members.js";
+export { createLocalExecutor, LOCAL_ORG_ID, type LocalExecutorOptions } from "./local-executor.js";
+export { createBusExecutor, teamRunRequestFor, type BusExecutorOptions, type TeamRunIds } from "./bus-executor.js";
+export { formatResultTable, formatUsd, formatMs } from "./report.js";

@@ -14,5 +14,6 @@ export * from "./api-integrations.js";
 export * from "./api-orgs.js";
 export * from "./voting-rule.js";
 export * from "./experiments.js";
+export * from "./api-experiments.js";
 export * from "./team-events.js";
 export * from "./team-runs.js";

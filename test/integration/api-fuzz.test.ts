@@ -2,15 +2,19 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { runnableTrials } from "../../control-plane/experiments/runnable.js";
 import { BODY_LIMIT_BYTES } from "../../control-plane/http/app.js";
+import { unstorableIn } from "../../control-plane/http/json-body.js";
 import { demoAgents } from "../../control-plane/persistence/seed.js";
 import type { ControlPlane } from "../../control-plane/server.js";
 import type { MembershipRole } from "../../entities/index.js";
+import { parseExperimentSpec } from "../../runtime/experiments/index.js";
 import {
   addMemberBodySchema,
   assertSoundGraphChange,
   createAgentBodySchema,
   createApiKeyBodySchema,
+  createExperimentBodySchema,
   createIntegrationBodySchema,
   createOrgBodySchema,
   createTaskBodySchema,
@@ -62,6 +66,7 @@ import {
   type Graph,
   type WireBody,
 } from "../support/body-arbitraries.js";
+import { experimentBody } from "../support/experiment-arbitraries.js";
 import { api, createTestOrg, login, startTestControlPlane, type TestOrg } from "../support/harness.js";
 
 /**
@@ -542,6 +547,31 @@ const endpoints: WriteEndpoint[] = [
     // The provider (WEBHOOK here) is fixed: a config of another provider is a 400.
     statusFor: (body) => (body.config !== undefined && !integrationConfigSchema.safeParse({ provider: "WEBHOOK", config: body.config }).success ? 400 : 200),
   }),
+  endpoint({
+    method: "POST",
+    route: "/api/orgs/:orgId/experiments",
+    path: (f) => orgPath(f, "/experiments"),
+    minRole: "MEMBER",
+    schema: createExperimentBodySchema,
+    valid: () => experimentBody,
+    // YAML is checked by the route like a JSON spec; a spec the pool can't run, or YAML spelling
+    // text Postgres can't store, is a 400 too.
+    statusFor: (body) => {
+      try {
+        const spec = body.spec ?? parseExperimentSpec(body.yaml ?? "", "yaml");
+        if (unstorableIn(spec)) return 400;
+        runnableTrials(spec);
+        return 202;
+      } catch {
+        return 400;
+      }
+    },
+    // Stop the run it started (it may have ended already: 409), so the fuzz leaves nothing running.
+    after: async (response, f, request) => {
+      const { status } = await request("POST", orgPath(f, `/experiments/${idOf("experiment", response)}/cancel`));
+      expect([200, 409]).toContain(status);
+    },
+  }),
 ];
 
 // ── The oracle ───────────────────────────────────────────────────────────────────────────────────
@@ -766,6 +796,7 @@ describe("every write endpoint under fuzzed bodies", () => {
       ["POST", "/api/auth/logout"],
       ["POST", orgPath(f, "/nats-credentials")],
       ["POST", orgPath(f, `/executions/${randomUUID()}/cancel`)],
+      ["POST", orgPath(f, `/experiments/${randomUUID()}/cancel`)],
       ["DELETE", `/api/orgs/${f.spareOrg.id}`],
       ["DELETE", orgPath(f, `/members/${f.memberUserId}`)],
       ["DELETE", orgPath(f, `/api-keys/${f.untouched.apiKey}`)],

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ControlPlane } from "../../control-plane/server.js";
-import { AgentExecution, AiAgent, Membership } from "../../entities/index.js";
+import { AgentExecution, AiAgent, Experiment, Membership } from "../../entities/index.js";
 import { api, createTestOrg, login, startTestControlPlane, type TestOrg } from "../support/harness.js";
 import { tryUpgrade } from "../support/ws-client.js";
 
@@ -20,6 +20,7 @@ describe("cross-tenant attacks", () => {
   let aKey: string;
   let bKey: string;
   let aExecution: string;
+  let aExperiment: string;
   const bodies: string[] = [];
 
   beforeAll(async () => {
@@ -35,6 +36,8 @@ describe("cross-tenant attacks", () => {
     bKey = ((await api(cp.url, `/api/orgs/${b.orgId}/api-keys`, { cookie: bCookie, body: { name: "b", role: "OWNER" } })).body as { key: string }).key;
     const task = await api(cp.url, `/api/orgs/${a.orgId}/agents/${a.agents[0]!.id}/tasks`, { cookie: aCookie, body: { prompt: "A's secret plan" } });
     aExecution = (task.body as { execution: { id: string } }).execution.id;
+    const experiment = await api(cp.url, `/api/orgs/${a.orgId}/experiments`, { cookie: aCookie, body: { spec: experimentSpec("A's secret plan") } });
+    aExperiment = (experiment.body as { experiment: { id: string } }).experiment.id;
   });
 
   afterAll(async () => {
@@ -51,6 +54,13 @@ describe("cross-tenant attacks", () => {
     await cp?.stop();
   });
 
+  const experimentSpec = (name: string) => ({
+    name,
+    seed: 1,
+    trials: 2,
+    tasks: { kind: "binary-questions", count: 2 },
+    grid: { structures: ["DEMOCRATIC"], rules: [{ kind: "majority" }], teamSizes: [3] },
+  });
   const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
   type Attack = {
     method?: string;
@@ -100,6 +110,14 @@ describe("cross-tenant attacks", () => {
     ["a made-up API key", { path: () => `/api/orgs/${a.orgId}/agents`, headers: () => bearer(`nfk_${a.orgId.replaceAll("-", "")}_${"x".repeat(43)}`) }],
     ["a session token signed with another secret", { path: () => `/api/orgs/${a.orgId}/agents`, headers: () => ({ authorization: "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl" }) }],
     ["a random org id", { path: () => `/api/orgs/${randomUUID()}/agents`, cookie: () => bCookie }],
+    ["B lists A's experiments", { path: () => `/api/orgs/${a.orgId}/experiments`, cookie: () => bCookie }],
+    ["B reads A's experiment", { path: () => `/api/orgs/${a.orgId}/experiments/${aExperiment}`, cookie: () => bCookie }],
+    ["B reads A's experiment through B's org path", { path: () => `/api/orgs/${b.orgId}/experiments/${aExperiment}`, cookie: () => bCookie }],
+    ["B downloads A's experiment results through B's org path", { path: () => `/api/orgs/${b.orgId}/experiments/${aExperiment}/results.csv`, cookie: () => bCookie }],
+    ["B cancels A's experiment", { method: "POST", path: () => `/api/orgs/${a.orgId}/experiments/${aExperiment}/cancel`, cookie: () => bCookie }],
+    ["B cancels A's experiment through B's org path", { method: "POST", path: () => `/api/orgs/${b.orgId}/experiments/${aExperiment}/cancel`, cookie: () => bCookie }],
+    ["B starts an experiment in A", { method: "POST", path: () => `/api/orgs/${a.orgId}/experiments`, body: () => ({ spec: experimentSpec("mole") }), cookie: () => bCookie }],
+    ["B's API key on A's experiment via B's path", { path: () => `/api/orgs/${b.orgId}/experiments/${aExperiment}`, headers: () => bearer(bKey) }],
   ];
 
   it(`has at least 30 attacks (${attacks.length})`, () => {
@@ -131,6 +149,12 @@ describe("cross-tenant attacks", () => {
     const url = `${cp.url.replace("http", "ws")}/ws?orgId=${a.orgId}`;
     expect(await tryUpgrade(url, { cookie: bCookie })).toEqual({ opened: false, status: 404 });
     expect(await tryUpgrade(url, bearer(bKey))).toEqual({ opened: false, status: 404 });
+  });
+
+  it("left A's experiment to A: not cancelled, and B started none in A", async () => {
+    const experiments = await cp.db.asSystem(a.orgId, (em) => em.find(Experiment, { organization: a.orgId }));
+    expect(experiments.map((experiment) => experiment.name)).toEqual(["A's secret plan"]);
+    expect(experiments[0]?.status).not.toBe("CANCELLED");
   });
 
   it("left A's execution as A made it", async () => {

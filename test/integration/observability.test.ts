@@ -21,7 +21,7 @@ describe("health, metrics and the OpenAPI document", () => {
     expect(status).toBe(200);
     const doc = body as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown> } }> } }>> };
     expect(doc.openapi).toBe("3.1.0");
-    for (const path of ["/api/auth/login", "/api/orgs/{orgId}/agents", "/api/orgs/{orgId}/agents/{agentId}/tasks", "/api/orgs/{orgId}/executions", "/api/orgs/{orgId}/api-keys"]) {
+    for (const path of ["/api/auth/login", "/api/orgs/{orgId}/agents", "/api/orgs/{orgId}/agents/{agentId}/tasks", "/api/orgs/{orgId}/executions", "/api/orgs/{orgId}/api-keys", "/api/orgs/{orgId}/experiments", "/api/orgs/{orgId}/experiments/{experimentId}/results.csv"]) {
       expect(Object.keys(doc.paths)).toContain(path);
     }
     const taskBody = doc.paths["/api/orgs/{orgId}/agents/{agentId}/tasks"]?.["post"]?.requestBody?.content["application/json"]?.schema;

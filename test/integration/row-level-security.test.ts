@@ -43,6 +43,7 @@ describe("row-level security, in raw SQL as the app role", () => {
       await em.execute(`insert into neuroflow_integrations (id, organization_id, provider, name, config, created_at, updated_at) values (?, ?, 'WEBHOOK', 'hook', '{}', now(), now())`, [randomUUID(), a.orgId]);
       await em.execute(`insert into neuroflow_api_keys (id, organization_id, name, prefix, secret_hash, created_at, updated_at) values (?, ?, 'key', 'nfk_test', ?, now(), now())`, [randomUUID(), a.orgId, randomUUID().replaceAll("-", "")]);
       await em.execute(`insert into neuroflow_workflow_templates (id, organization_id, name, category, nodes, edges, tags, created_at, updated_at) values (?, ?, 'private', 'SALES', '[]', '[]', '[]', now(), now())`, [randomUUID(), a.orgId]);
+      await em.execute(`insert into neuroflow_experiments (id, organization_id, name, spec, progress, created_at, updated_at) values (?, ?, 'experiment', '{}', '{"done":0,"total":0}', now(), now())`, [randomUUID(), a.orgId]);
     });
   });
 
@@ -78,7 +79,7 @@ describe("row-level security, in raw SQL as the app role", () => {
     const forced = await app.em.execute<Array<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean }>>(
       "select relname, relrowsecurity, relforcerowsecurity from pg_class where relname like 'neuroflow_%' and relkind = 'r' and relname <> 'neuroflow_migrations'",
     );
-    expect(forced.length).toBeGreaterThanOrEqual(13);
+    expect(forced.length).toBeGreaterThanOrEqual(14);
     for (const table of forced) expect(table).toMatchObject({ relrowsecurity: true, relforcerowsecurity: true });
   });
 

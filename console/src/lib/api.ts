@@ -3,9 +3,13 @@ import {
   agentViewSchema,
   errorBodySchema,
   executionViewSchema,
+  experimentSummarySchema,
+  experimentViewSchema,
   sessionViewSchema,
   type AgentView,
   type ExecutionView,
+  type ExperimentSummary,
+  type ExperimentView,
   type SessionView,
 } from "../../../runtime/protocol/index.js";
 
@@ -125,4 +129,40 @@ export async function listExecutions(orgId: string, agentId: string, limit = 20)
   const path = `/api/orgs/${encodeURIComponent(orgId)}/agents/${encodeURIComponent(agentId)}/executions?limit=${limit}`;
   const body = await parseBody(await send("GET", path), executionListSchema);
   return body.executions;
+}
+
+const experimentListSchema = z.object({ experiments: z.array(experimentSummarySchema) });
+const experimentBodySchema = z.object({ experiment: experimentViewSchema });
+const experimentsPath = (orgId: string) => `/api/orgs/${encodeURIComponent(orgId)}/experiments`;
+
+/** The organization's most recent experiments, newest first. Throws ApiError on failure. */
+export async function listExperiments(orgId: string, limit = 50): Promise<ExperimentSummary[]> {
+  const body = await parseBody(await send("GET", `${experimentsPath(orgId)}?limit=${limit}`), experimentListSchema);
+  return body.experiments;
+}
+
+/** One experiment with its spec and (once COMPLETED) its results. Throws ApiError (404 when unknown). */
+export async function getExperiment(orgId: string, experimentId: string): Promise<ExperimentView> {
+  const body = await parseBody(await send("GET", `${experimentsPath(orgId)}/${encodeURIComponent(experimentId)}`), experimentBodySchema);
+  return body.experiment;
+}
+
+/**
+ * Starts an experiment from its YAML text; resolves with the PENDING experiment. Throws ApiError —
+ * 400 with the server's validation message (one line per problem) and the zod issues as `details`,
+ * 409 when the organization has too many experiments running.
+ */
+export async function startExperiment(orgId: string, yaml: string): Promise<ExperimentView> {
+  return (await parseBody(await send("POST", experimentsPath(orgId), { yaml }), experimentBodySchema)).experiment;
+}
+
+/** Cancels a PENDING or RUNNING experiment. Throws ApiError (409 once it has ended). */
+export async function cancelExperiment(orgId: string, experimentId: string): Promise<ExperimentView> {
+  const path = `${experimentsPath(orgId)}/${encodeURIComponent(experimentId)}/cancel`;
+  return (await parseBody(await send("POST", path), experimentBodySchema)).experiment;
+}
+
+/** Where the experiment's results download as CSV. */
+export function experimentCsvUrl(orgId: string, experimentId: string): string {
+  return `${experimentsPath(orgId)}/${encodeURIComponent(experimentId)}/results.csv`;
 }
