@@ -1,10 +1,9 @@
-import { RequestError, TimeoutError, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Logger } from "pino";
 import { AgentExecution, type IAgentExecution, type IAiAgent } from "../../entities/index.js";
 import {
-  cancelReplySchema,
   decodeJson,
   encodeJson,
   executionIdSchema,
@@ -17,6 +16,7 @@ import {
 } from "../../runtime/protocol/index.js";
 import type { OutcomeStore } from "../../common/outcome-store.js";
 import { cancelPendingExecution, isTerminal } from "../persistence/execution-ledger.js";
+import { askHolderToCancel } from "./holder-cancel.js";
 
 export interface DispatchDeps {
   nc: NatsConnection;
@@ -112,10 +112,6 @@ export interface CancelResult {
 /** The error an execution cancelled on request carries. */
 export const cancelledByRequest: WireError = { code: "CANCELLED", message: "cancelled on request", retryable: false };
 
-/** Whether a request failed only because nobody answered (timeout, or no subscriber at all). */
-function unanswered(error: unknown): boolean {
-  return error instanceof TimeoutError || (error instanceof RequestError && error.isNoResponders());
-}
 
 /**
  * Cancels an execution of the caller's org. A running or queued one is cancelled by the worker
@@ -143,16 +139,7 @@ export async function cancelExecution(deps: CancelDeps, scope: OrgScope, orgId: 
   const logger = deps.logger.child({ orgId, agentId, executionId });
 
   const request: AgentCancel = { type: "agent.cancel", executionId, orgId, agentId };
-  let forwarded = false;
-  try {
-    const reply = await deps.nc.request(subjects.agentCancel(orgId, agentId), encodeJson(request), { timeout: deps.replyTimeoutMs });
-    const answer = decodeJson(cancelReplySchema, reply.data, "cancel reply");
-    if (!answer.ok) throw NeuroflowError.fromWire(answer.error);
-    forwarded = answer.found;
-  } catch (cause) {
-    if (cause instanceof NeuroflowError) throw cause;
-    if (!unanswered(cause)) throw new NeuroflowError("UNAVAILABLE", "could not reach the runtime workers", { cause, retryable: true });
-  }
+  const forwarded = await askHolderToCancel(deps.nc, subjects.agentCancel(orgId, agentId), request, deps.replyTimeoutMs);
   if (forwarded) {
     logger.info("a runtime worker cancelled the execution");
     return { execution: await scope(load), forwarded: true };

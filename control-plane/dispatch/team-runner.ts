@@ -4,7 +4,6 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Logger } from "pino";
 import { TeamExecution, TeamMember, type IAgentTeam, type ITeamExecution } from "../../entities/index.js";
 import {
-  cancelReplySchema,
   decodeJson,
   encodeJson,
   NeuroflowError,
@@ -24,6 +23,7 @@ import type { Database } from "../persistence/database.js";
 import { isTerminal } from "../persistence/execution-ledger.js";
 import { completeTeamRecord, endTeamExecution, teamEndingOfOutput } from "../persistence/team-ledger.js";
 import { compareMembers } from "../persistence/team-views.js";
+import { askHolderToCancel } from "./holder-cancel.js";
 import type { OrgScope } from "./task-dispatcher.js";
 
 export interface TeamRunnerDeps {
@@ -50,11 +50,6 @@ export interface TeamCancelResult {
 }
 
 const zeroUsage = { promptTokens: 0, completionTokens: 0 };
-
-/** Whether a request failed only because nobody answered (timeout, or no subscriber at all). */
-function unanswered(error: unknown): boolean {
-  return error instanceof TimeoutError || (error instanceof RequestError && error.isNoResponders());
-}
 
 /**
  * Starts and cancels team executions on the runtime pool. `start` records the execution (RUNNING,
@@ -162,18 +157,12 @@ export class TeamRunner {
     const logger = this.#deps.logger.child(run);
 
     const request: TeamExecCancel = { type: "team.exec.cancel", ...run };
-    let forwarded = false;
-    try {
-      const reply = await this.#deps.nc.request(subjects.teamExecCancel(run.orgId, run.teamId, run.executionId), encodeJson(request), {
-        timeout: this.#deps.cancelReplyTimeoutMs ?? 1_000,
-      });
-      const answer = decodeJson(cancelReplySchema, reply.data, "team cancel reply");
-      if (!answer.ok) throw NeuroflowError.fromWire(answer.error);
-      forwarded = answer.found;
-    } catch (cause) {
-      if (cause instanceof NeuroflowError) throw cause;
-      if (!unanswered(cause)) throw new NeuroflowError("UNAVAILABLE", "could not reach the runtime workers", { cause, retryable: true });
-    }
+    const forwarded = await askHolderToCancel(
+      this.#deps.nc,
+      subjects.teamExecCancel(run.orgId, run.teamId, run.executionId),
+      request,
+      this.#deps.cancelReplyTimeoutMs ?? 1_000,
+    );
     if (forwarded) {
       logger.info("a runtime worker is cancelling the team execution");
       return { execution: await scope(load), forwarded: true };
