@@ -28,8 +28,7 @@ interface StaleRow {
  * then lost on a crash). Every `intervalMs` it publishes again each PENDING or RUNNING execution
  * whose row has not moved for `staleAfterMs`, and touches the row so it waits another period.
  *
- * Publishing again is safe: the queue deduplicates by execution id while it still holds the task;
- * a worker that already runs it ignores the copy; one whose outcome is committed answers from the
+ * Publishing again is safe: a worker that already holds the task ignores the copy; one whose outcome is committed answers from the
  * outcome store; and the ledger never lets an ended execution change. A task that merely runs long
  * costs one deduplicated publish per period.
  */
@@ -86,7 +85,10 @@ export class TaskSweeper {
     });
     if (!task) return false;
     try {
-      await publishTask(nc, task, this.#deps.publishTimeoutMs);
+      // A fresh message id: JetStream remembers ids for 2 minutes even after the work queue dropped
+      // the acknowledged message, and a task whose outcome the ledger missed must reach a worker again
+      // (which answers it from the outcome store).
+      await publishTask(nc, task, this.#deps.publishTimeoutMs, `${task.executionId}.sweep-${Date.now()}`);
       return true;
     } catch (error) {
       logger.warn({ err: error, executionId: row.id }, "could not publish a stale execution again; next sweep");

@@ -47,8 +47,8 @@ export function taskMessage(agent: IAiAgent, execution: IAgentExecution): AgentT
  * stored it; rejects when it could not (NATS down, timeout) — the execution stays PENDING and the
  * sweeper publishes it again.
  */
-export async function publishTask(nc: NatsConnection, task: AgentTask, timeoutMs: number): Promise<void> {
-  await jetstream(nc, { timeout: timeoutMs }).publish(subjects.taskQueue(shardOf(task.agentId)), encodeJson(task), { msgID: task.executionId });
+export async function publishTask(nc: NatsConnection, task: AgentTask, timeoutMs: number, msgId = task.executionId): Promise<void> {
+  await jetstream(nc, { timeout: timeoutMs }).publish(subjects.taskQueue(shardOf(task.agentId)), encodeJson(task), { msgID: msgId });
 }
 
 /**

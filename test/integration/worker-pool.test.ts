@@ -151,7 +151,7 @@ describe("runtime worker pool under SIGKILL", () => {
     const victim = workers[0]!;
     victim.process.kill("SIGKILL");
     const ids = await submitting;
-    const rows = await allEnded(ids, 60_000);
+    const rows = await allEnded(ids, 120_000);
     subscription.unsubscribe();
     expectExactlyOnce(ids, outcomes, rows);
     const byWorker = new Map<string, number>();
@@ -179,5 +179,5 @@ describe("runtime worker pool under SIGKILL", () => {
       expect(reply).toMatchObject({ ok: true, execution: { status: "COMPLETED" } });
       if (reply.ok) expect(["pool-b", "pool-c"]).toContain(reply.workerId);
     }
-  }, 120_000);
+  }, 240_000);
 });
