@@ -40,6 +40,12 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, "stopping runtime worker");
+  // A drain waits on NATS; with the server gone it would wait forever. Whatever is unfinished by then
+  // is redelivered to another worker (the queue and the outcome store make that safe).
+  setTimeout(() => {
+    logger.error("shutdown did not finish in time; exiting");
+    process.exit(1);
+  }, env.SHUTDOWN_GRACE_MS * 2 + 5_000).unref();
   // Team runs first: their members are agents this worker may host, which must keep serving meanwhile.
   await teams.stop(env.SHUTDOWN_GRACE_MS);
   await host.stop(env.SHUTDOWN_GRACE_MS);
