@@ -97,7 +97,7 @@ export class AgentActivations {
     try {
       actor = createActor(this.#machine, {
         input: { orgId, agentId },
-        ...(stored ? { snapshot: stored.snapshot as Snapshot<unknown> } : {}),
+        ...(stored ? { snapshot: runnable(stored.snapshot) } : {}),
       });
     } catch (error) {
       logger.error({ err: error }, "stored snapshot does not restore; starting the agent afresh");
@@ -163,6 +163,9 @@ export class AgentActivations {
     }
     if (hosted.saving) return hosted.saving.then(() => (hosted.dirty ? this.save(hosted) : undefined));
     if (!hosted.dirty || !this.#deps.mayWrite(hosted.shard)) return Promise.resolve();
+    // A stopped actor's snapshot says "stopped" and would restore as an actor that silently drops
+    // every event while its mailbox holds tasks: only the live, hosted actor is ever saved.
+    if (this.#hosted.get(hosted.agentId) !== hosted || hosted.actor.getSnapshot().status !== "active") return Promise.resolve();
     hosted.dirty = false;
     const snapshot = hosted.actor.getPersistedSnapshot();
     hosted.saving = withDeadline(this.#deps.snapshots.save(hosted.orgId, hosted.agentId, snapshot, hosted.revision), STORE_DEADLINE_MS, "saving a snapshot")
@@ -229,4 +232,14 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): 
 export function atRest(hosted: HostedAgent): boolean {
   const snapshot = hosted.actor.getSnapshot();
   return snapshot.context.current === null && snapshot.context.mailbox.length === 0 && !snapshot.matches("working");
+}
+
+/**
+ * A stored snapshot, made to restore as a running actor. One saved from a stopped actor (by a
+ * version before `save` refused those) says `status: "stopped"`: XState would restore it as an
+ * actor that ignores every event while its mailbox holds tasks.
+ */
+function runnable(stored: unknown): Snapshot<unknown> {
+  const snapshot = stored as Snapshot<unknown>;
+  return snapshot.status === "active" ? snapshot : ({ ...snapshot, status: "active" } as Snapshot<unknown>);
 }

@@ -275,6 +275,12 @@ export class AgentHost {
    */
   #keepTasksAlive(): void {
     const now = this.#now();
+    for (const hosted of this.#activations.all()) {
+      // A crashed (or wrongly stopped) actor ignores every event: never keep its tasks alive.
+      if (hosted.actor.getSnapshot().status === "active") continue;
+      this.#deps.logger.error({ orgId: hosted.orgId, agentId: hosted.agentId }, "an agent actor stopped running; handing its tasks back");
+      this.#activations.drop(hosted);
+    }
     for (const [executionId, entry] of this.#durable) {
       const hosted = this.#activations.get(entry.agentId);
       const context = hosted?.actor.getSnapshot().context;
