@@ -2,7 +2,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Logger } from "pino";
-import { AgentExecution, type IAgentExecution, type IAiAgent } from "../../entities/index.js";
+import { AgentExecution, AiAgent, type IAgentExecution, type IAiAgent } from "../../entities/index.js";
 import {
   decodeJson,
   encodeJson,
@@ -11,6 +11,7 @@ import {
   shardOf,
   subjects,
   type AgentCancel,
+  type AgentStatusChanged,
   type AgentTask,
   type WireError,
 } from "../../runtime/protocol/index.js";
@@ -145,30 +146,32 @@ export async function cancelExecution(deps: CancelDeps, scope: OrgScope, orgId: 
     return { execution: await scope(load), forwarded: true };
   }
 
-  return scope(async (em) => {
+  const cancelled = await scope(async (em) => {
     const changed = await cancelPendingExecution(em, { orgId, agentId, executionId }, cancelledByRequest, new Date());
     // Loaded after the raw update, in the same transaction: it reads the new row.
     const execution = await load(em);
-    if (changed) {
-      await deps.outcomes.commit(executionId, {
-        type: "agent.status.changed",
-        orgId,
-        agentId,
-        status: "IDLE",
-        workerId: "control-plane",
-        at: execution.completedAt?.toISOString() ?? new Date().toISOString(),
-        queued: 0,
-        execution: {
-          executionId,
-          status: "CANCELLED",
-          startedAt: (execution.completedAt ?? new Date()).toISOString(),
-          error: cancelledByRequest,
-        },
-      });
-      logger.info("cancelled a pending execution no worker held");
-      return { execution, forwarded: false };
+    if (!changed) {
+      if (isTerminal(execution.status)) throw ended(execution.status);
+      throw new NeuroflowError("CONFLICT", "no runtime worker holds this execution; it may be ending right now");
     }
-    if (isTerminal(execution.status)) throw ended(execution.status);
-    throw new NeuroflowError("CONFLICT", "no runtime worker holds this execution; it may be ending right now");
+    const agent = await em.findOneOrFail(AiAgent, { id: agentId, organization: orgId });
+    const at = (execution.completedAt ?? new Date()).toISOString();
+    const event: AgentStatusChanged = {
+      type: "agent.status.changed",
+      orgId,
+      agentId,
+      // The agent's own status is whatever its worker last said: this cancel does not change it.
+      status: agent.status,
+      workerId: "control-plane",
+      at,
+      queued: 0,
+      execution: { executionId, status: "CANCELLED", startedAt: at, completedAt: at, error: cancelledByRequest },
+    };
+    await deps.outcomes.commit(executionId, event);
+    return { execution, event };
   });
+  // Like a worker's outcome, on the bus: every control plane stores it (a no-op here) and relays it.
+  deps.nc.publish(subjects.agentStatus(orgId, agentId), encodeJson(cancelled.event));
+  logger.info("cancelled a pending execution no worker held");
+  return { execution: cancelled.execution, forwarded: false };
 }

@@ -105,8 +105,10 @@ describe("cancelling an execution: HTTP → NATS → runtime worker process → 
     expect(executionOf(stored.body).status).toBe("COMPLETED");
   });
 
-  it("cancels a PENDING execution that no worker holds in the database (200), once", async () => {
+  it("cancels a PENDING execution that no worker holds in the database (200), once, and says so on the WebSocket", async () => {
     const agent = org.agents[1]!;
+    const feed = await openFrameLog(cp.url, org.orgId, cookie);
+    await feed.waitFor((f) => f.type === "hello");
     // A row whose task never reached a worker (lost with a crashed worker, or still in flight).
     const id = await cp.db.asSystem(org.orgId, async (em) => {
       const row = em.create(AgentExecution, {
@@ -123,8 +125,15 @@ describe("cancelling an execution: HTTP → NATS → runtime worker process → 
     const response = await cancel(org.orgId, id);
     expect(response.status).toBe(200);
     expect(executionOf(response.body)).toMatchObject({ id, status: "CANCELLED", error: { code: "CANCELLED" }, startedAt: null });
+    try {
+      const frame = await feed.waitFor(about(id, "CANCELLED"));
+      expect(frame).toMatchObject({ agentId: agent.id, workerId: "control-plane", execution: { error: { code: "CANCELLED" } } });
+    } finally {
+      await feed.close();
+    }
     const after = await cp.db.asSystem(org.orgId, (em) => em.findOneOrFail(AiAgent, { id: agent.id }));
     expect(after.totalExecutions).toBe(before.totalExecutions + 1);
+    expect(after.status).toBe(before.status);
     expect((await cancel(org.orgId, id)).status).toBe(409);
   });
 
