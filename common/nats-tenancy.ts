@@ -262,7 +262,9 @@ async function mint(
 /**
  * Mints credentials for one organization: publish and subscribe on `nf.<orgId>.>`, subscribe on its own
  * inbox `_INBOX.<orgId>.>` (a shared `_INBOX.>` would let a tenant read other tenants' replies), and reply
- * to requests it received (`resp`), e.g. from a service. Everything else is refused by the server.
+ * to requests it received (`resp`), e.g. from a service. It may not publish agent status events or team
+ * execution log entries: the control plane stores those as the record of what ran, so only runtime
+ * services write them. Everything else is refused by the server.
  * Throws NeuroflowError("INVALID_SUBJECT") when orgId is not a subject token, ("VALIDATION_FAILED") for a
  * bad ttl.
  */
@@ -273,7 +275,7 @@ export async function mintOrgCreds(secrets: TenancySecrets, orgId: string, optio
     secrets,
     `org-${orgId}`,
     {
-      pub: { allow: [orgScope] },
+      pub: { allow: [orgScope], deny: [subjects.orgAgentStatus(orgId), subjects.orgTeamExecEvents(orgId)] },
       sub: { allow: [orgScope, `${inbox}.>`] },
       // One reply per received request, within a minute (ttl is in nanoseconds, as in Go's time.Duration).
       resp: { max: 1, ttl: 60_000_000_000 },

@@ -52,6 +52,10 @@ export const subjects = {
    * original subject travels in a header, the reply subject unchanged).
    */
   workerForward: (workerId: string) => `${SUBJECT_PREFIX}.$sys.worker.${token(workerId, "workerId")}.forward`,
+  /** Status events of every agent of one org: only services publish them (the ledger trusts them). */
+  orgAgentStatus: (orgId: string) => `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.agent.*.status`,
+  /** Coordination log entries of every team execution of one org: only services publish them. */
+  orgTeamExecEvents: (orgId: string) => `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.team.*.exec.*.event`,
   /** Everything of one organization: the tenant's permission and subscription scope. */
   org: (orgId: string) => `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.>`,
   /** Agent tasks of every org (service subscriptions of runtime workers). */

@@ -127,8 +127,29 @@ describe("NATS tenant isolation (operator mode, per-org user JWTs)", () => {
 
     const events = responder.subscribe(subjects.org(orgA), { max: 1 });
     await responder.flush();
-    requester.publish(subjects.agentStatus(orgA, agent), "working");
-    expect(await within(collect(events, QUIET_MS), 2_000, "org event")).toContain(`${subjects.agentStatus(orgA, agent)}:working`);
+    requester.publish(subjects.agentTask(orgA, agent), "work");
+    expect(await within(collect(events, QUIET_MS), 2_000, "org message")).toContain(`${subjects.agentTask(orgA, agent)}:work`);
+  });
+
+  it("lets an org read its status events and team log, but only services write them (the ledger's record)", async () => {
+    const reader = await asOrg(orgA);
+    const writer = await asOrg(orgA);
+    const service = await asService("ledger-writer");
+    const teamId = crypto.randomUUID();
+    const execution = crypto.randomUUID();
+    const recorded = [subjects.agentStatus(orgA, agent), subjects.teamExecEvents(orgA, teamId, execution)];
+    const heard = reader.subscribe(subjects.org(orgA));
+    await reader.flush();
+    for (const target of recorded) {
+      const violation = nextStatusError(writer, (error) => error instanceof PermissionViolationError);
+      writer.publish(target, "forged");
+      expect(await within(violation, 2_000, `refusal of ${target}`)).toMatchObject({ operation: "publish", subject: target });
+      // Positive control: the same subject from a service arrives.
+      service.publish(target, "real");
+    }
+    await service.flush();
+    expect(await collect(heard, QUIET_MS)).toEqual(recorded.map((target) => `${target}:real`));
+    expect(writer.isClosed()).toBe(false);
   });
 
   it("refuses an org's subscriptions outside its scope with a permission error, and keeps the connection", async () => {
@@ -142,7 +163,7 @@ describe("NATS tenant isolation (operator mode, per-org user JWTs)", () => {
     // The connection still works for its own subjects.
     const own = nc.subscribe(subjects.org(orgA), { max: 1 });
     await nc.flush();
-    nc.publish(subjects.agentStatus(orgA, agent), "still here");
+    nc.publish(subjects.agentTask(orgA, agent), "still here");
     expect(await within(collect(own, QUIET_MS), 2_000, "own message")).toHaveLength(1);
   });
 
@@ -225,8 +246,8 @@ describe("NATS tenant isolation (operator mode, per-org user JWTs)", () => {
     const nc = await asOrg(late);
     const sub = nc.subscribe(subjects.org(late), { max: 1 });
     await nc.flush();
-    nc.publish(subjects.agentStatus(late, agent), "hello");
-    expect(await within(collect(sub, QUIET_MS), 2_000, "late org message")).toEqual([`${subjects.agentStatus(late, agent)}:hello`]);
+    nc.publish(subjects.agentTask(late, agent), "hello");
+    expect(await within(collect(sub, QUIET_MS), 2_000, "late org message")).toEqual([`${subjects.agentTask(late, agent)}:hello`]);
     expect(nats.process.pid).toBe(pid);
     expect(nats.process.exitCode).toBeNull();
   });
@@ -281,17 +302,17 @@ describe("NATS tenant isolation (operator mode, per-org user JWTs)", () => {
     expect(refusal instanceof AuthorizationError || refusal instanceof UserAuthenticationExpiredError).toBe(true);
   });
 
-  it("gives services JetStream (a stream over every org's status events, and KV) and orgs none", async () => {
+  it("gives services JetStream (a stream over every org's agent tasks, and KV) and orgs none", async () => {
     const service = await asService("jetstream");
     const jsm = await jetstreamManager(service, { timeout: 2_000 });
-    await jsm.streams.add({ name: "TENANCY_STATUS", subjects: [subjects.anyAgentStatus] });
+    await jsm.streams.add({ name: "TENANCY_TASKS", subjects: [subjects.anyAgentTask] });
     const a = await asOrg(orgA);
     await a.flush();
-    a.publish(subjects.agentStatus(orgA, agent), "persisted");
+    a.publish(subjects.agentTask(orgA, agent), "persisted");
     await a.flush();
-    const stored = await jsm.streams.getMessage("TENANCY_STATUS", { last_by_subj: subjects.agentStatus(orgA, agent) });
+    const stored = await jsm.streams.getMessage("TENANCY_TASKS", { last_by_subj: subjects.agentTask(orgA, agent) });
     expect(stored?.string()).toBe("persisted");
-    expect(stored?.subject).toBe(subjects.agentStatus(orgA, agent));
+    expect(stored?.subject).toBe(subjects.agentTask(orgA, agent));
 
     const kv = await new Kvm(service).create("tenancy_test");
     await kv.put(`org.${orgA}`, "value");
