@@ -92,6 +92,7 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
       nc,
       db,
       logger: logger.child({ component: "team-events" }),
+      metrics,
       relay: (event) => openRelay.broadcastTeamEvent(event),
     });
     const intake = new BusTaskIntake({ nc, db, logger: logger.child({ component: "intake" }), publishTimeoutMs: config.TASK_ACK_TIMEOUT_MS });

@@ -1,44 +1,68 @@
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Logger } from "pino";
 import { decodeJson, NeuroflowError, parseTeamSubject, subjects, teamExecEventSchema, type TeamExecEvent } from "../../runtime/protocol/index.js";
+import type { ControlPlaneMetrics } from "../http/metrics.js";
 import type { Database } from "../persistence/database.js";
+import { applyTeamEvents, type TeamEventOutcome } from "../persistence/team-batch-ledger.js";
 import { appendTeamLogEntry, endTeamExecution, teamEndingOf } from "../persistence/team-ledger.js";
+import { OrgBatchWriter, type BatchingOptions } from "./org-batch-writer.js";
 
 /**
  * Consumes the coordination log entries of every org's team executions
- * (`nf.<org>.team.<team>.exec.<execution>.event`), one at a time in arrival order: appends each to
- * its TeamExecution's log (once per `seq`, see team-ledger.ts), ends the row when the entry is the
- * run's last (team.completed / team.failed / team.cancelled — so the outcome is recorded even when
- * the run's reply never reaches this control plane), then hands it to `relay`. A bad message is
- * logged and skipped.
+ * (`nf.<org>.team.<team>.exec.<execution>.event`), appends each to its TeamExecution's log (once
+ * per `seq`, see team-ledger.ts), ends the row when the entry is the run's last (team.completed /
+ * team.failed / team.cancelled — so the outcome is recorded even when the run's reply never
+ * reaches this control plane), then hands it to `relay`. Received entries are written in batches,
+ * one transaction per org per cycle (OrgBatchWriter + applyTeamEvents); `relay` gets each entry
+ * after the transaction that stored it committed, in arrival order within its org. A malformed
+ * message is logged and skipped; an entry the database refuses is logged and skipped without
+ * failing its batch-mates.
  */
 export class TeamEventSubscriber {
   readonly #subscription: Subscription;
   readonly #done: Promise<void>;
 
-  constructor(deps: { nc: NatsConnection; db: Database; logger: Logger; relay: (event: TeamExecEvent) => void }) {
+  constructor(deps: {
+    nc: NatsConnection;
+    db: Database;
+    logger: Logger;
+    relay: (event: TeamExecEvent) => void;
+    metrics?: ControlPlaneMetrics;
+    /** Defaults: OrgBatchWriter's. */
+    batching?: BatchingOptions;
+  }) {
+    const { logger } = deps;
+    const writer = new OrgBatchWriter<TeamExecEvent, TeamEventOutcome>({
+      stream: "team",
+      db: deps.db,
+      logger,
+      metrics: deps.metrics,
+      applyBatch: applyTeamEvents,
+      applyOne: applyTeamEvent,
+      stored: (event, outcome) => {
+        const log = logger.child({ orgId: event.orgId, teamId: event.teamId, executionId: event.executionId });
+        if (!outcome.appended) log.debug({ seq: event.seq }, "team event already stored or out of order; not appended");
+        if (outcome.ended) log.info({ status: teamEndingOf(event)?.status }, "team execution ended (from its log)");
+        deps.relay(event);
+      },
+      dropped: () => undefined,
+      describe: (event) => ({ orgId: event.orgId, teamId: event.teamId, executionId: event.executionId, seq: event.seq }),
+      ...deps.batching,
+    });
     const subscription = deps.nc.subscribe(subjects.anyTeamExecEvent);
     this.#subscription = subscription;
     this.#done = (async () => {
-      for await (const msg of subscription) {
-        try {
-          const target = parseTeamSubject(msg.subject);
-          const event = decodeJson(teamExecEventSchema, msg.data, "team event");
-          if (target.kind !== "team.exec.event" || target.orgId !== event.orgId || target.teamId !== event.teamId || target.executionId !== event.executionId) {
-            throw new NeuroflowError("INVALID_MESSAGE", "team event does not match its subject");
-          }
-          const logger = deps.logger.child({ orgId: event.orgId, teamId: event.teamId, executionId: event.executionId });
-          await deps.db.asSystem(event.orgId, async (em) => {
-            if (!(await appendTeamLogEntry(em, event))) logger.debug({ seq: event.seq }, "team event already stored or out of order; not appended");
-            const ending = teamEndingOf(event);
-            if (ending && (await endTeamExecution(em, ending))) logger.info({ status: ending.status }, "team execution ended (from its log)");
-          });
-          deps.relay(event);
-        } catch (error) {
-          const wire = NeuroflowError.toWire(error);
-          if (wire.code === "INTERNAL") deps.logger.error({ err: error, subject: msg.subject }, "team event failed");
-          else deps.logger.warn({ subject: msg.subject, error: wire }, "dropped a team event");
+      try {
+        for await (const msg of subscription) {
+          const event = received(msg, logger);
+          if (event) writer.push(event);
         }
+      } catch (error) {
+        // The subscription itself failed (permissions, connection closed): what was received still gets stored.
+        logger.error({ err: error }, "the team event subscription failed");
+      } finally {
+        await writer.close();
       }
     })();
   }
@@ -47,5 +71,29 @@ export class TeamEventSubscriber {
   async stop(): Promise<void> {
     await this.#subscription.drain();
     await this.#done;
+  }
+}
+
+/** One entry alone, as the subscriber wrote them before batching: the writer's fallback. */
+async function applyTeamEvent(em: EntityManager, event: TeamExecEvent): Promise<TeamEventOutcome> {
+  const appended = await appendTeamLogEntry(em, event);
+  const ending = teamEndingOf(event);
+  return { appended, ended: ending ? await endTeamExecution(em, ending) : false };
+}
+
+/** The entry a message carries, or undefined (logged) when it is malformed or not its subject's. */
+function received(msg: Msg, logger: Logger): TeamExecEvent | undefined {
+  try {
+    const target = parseTeamSubject(msg.subject);
+    const event = decodeJson(teamExecEventSchema, msg.data, "team event");
+    if (target.kind !== "team.exec.event" || target.orgId !== event.orgId || target.teamId !== event.teamId || target.executionId !== event.executionId) {
+      throw new NeuroflowError("INVALID_MESSAGE", "team event does not match its subject");
+    }
+    return event;
+  } catch (error) {
+    const wire = NeuroflowError.toWire(error);
+    if (wire.code === "INTERNAL") logger.error({ err: error, subject: msg.subject }, "team event failed");
+    else logger.warn({ subject: msg.subject, error: wire }, "dropped a team event");
+    return undefined;
   }
 }

@@ -27,6 +27,34 @@ export class ControlPlaneMetrics {
     registers: [this.registry],
   });
 
+  /** Bus subscribers that batch their writes (org-batch-writer.ts): `stream` is `status` or `team`. */
+  readonly ingestBatchSize = new Histogram({
+    name: "neuroflow_ingest_batch_size",
+    help: "events taken per write cycle of a bus subscriber, by stream",
+    labelNames: ["stream"] as const,
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+    registers: [this.registry],
+  });
+  readonly ingestLag = new Histogram({
+    name: "neuroflow_ingest_lag_seconds",
+    help: "time from receiving a bus event to having it stored (or dropped), by stream",
+    labelNames: ["stream"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60],
+    registers: [this.registry],
+  });
+  readonly ingestQueued = new Gauge({
+    name: "neuroflow_ingest_queued",
+    help: "bus events received and not yet taken into a write cycle, by stream",
+    labelNames: ["stream"] as const,
+    registers: [this.registry],
+  });
+  readonly ingestRecoveries = new Counter({
+    name: "neuroflow_ingest_recoveries_total",
+    help: "failed writes of a bus subscriber, by stream and what followed (retry, one-by-one, dropped)",
+    labelNames: ["stream", "action"] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { wsClients: () => number }) {
     collectDefaultMetrics({ register: this.registry, prefix: "neuroflow_" });
     new Gauge({

@@ -11,7 +11,8 @@ export function isTerminal(status: string): status is TerminalStatus {
   return terminalStatuses.some((terminal) => terminal === status);
 }
 
-interface Ending {
+/** How one execution ends: what endExecution writes (and the batch ledger, execution-batch-ledger.ts). */
+export interface ExecutionEnding {
   orgId: string;
   agentId: string;
   executionId: string;
@@ -26,14 +27,51 @@ interface Ending {
 }
 
 /**
+ * The column values an ending writes (output as `{ text }`, tokens, cost in USD = micro-USD / 1e6),
+ * by column name; `started_at`, `provider`, `model` and `worker_id` only fill in what the row lacks.
+ */
+export function endingColumns(ending: ExecutionEnding) {
+  const progress = ending.progress;
+  const usage = progress?.usage ?? { promptTokens: 0, completionTokens: 0 };
+  return {
+    status: ending.status,
+    started_at: ending.startedAt,
+    completed_at: ending.completedAt,
+    duration: ending.durationMs,
+    output: progress?.output === undefined ? null : { text: progress.output },
+    error: ending.error ?? null,
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    tokens_used: usage.promptTokens + usage.completionTokens,
+    cost: (progress?.costMicroUsd ?? 0) / 1_000_000,
+    provider: progress?.provider ?? null,
+    model: progress?.model ?? null,
+    worker_id: ending.workerId,
+  };
+}
+
+/** How one ending moves its agent's rolled-up metrics (what endExecution adds in SQL, here for a fold in memory). */
+export function foldAgentMetrics(
+  metrics: { totalExecutions: number; successRate: number; avgResponseTime: number },
+  ending: Pick<ExecutionEnding, "status" | "durationMs">,
+): { totalExecutions: number; successRate: number; avgResponseTime: number } {
+  const n = metrics.totalExecutions;
+  // Same float8 operations, in the same order, as endExecution's SQL: folding in memory gives the very same doubles.
+  return {
+    totalExecutions: n + 1,
+    successRate: (metrics.successRate * n + (ending.status === "COMPLETED" ? 1 : 0)) / (n + 1),
+    avgResponseTime: (metrics.avgResponseTime * n + (ending.durationMs ?? 0)) / (n + 1),
+  };
+}
+
+/**
  * Moves one execution from PENDING/RUNNING to a terminal status and, when it moved, folds it into
  * the agent's metrics: every ending counts toward `total_executions`, only COMPLETED toward the
  * success rate. Conditional on the row not being terminal yet, so a repeated or late ending
  * changes nothing. Returns whether the row changed; SQL errors propagate.
  */
-async function endExecution(em: EntityManager, ending: Ending): Promise<boolean> {
-  const progress = ending.progress;
-  const usage = progress?.usage ?? { promptTokens: 0, completionTokens: 0 };
+async function endExecution(em: EntityManager, ending: ExecutionEnding): Promise<boolean> {
+  const c = endingColumns(ending);
   const result = await em.execute<QueryResult>(
     `update neuroflow_agent_executions
         set status = ?, started_at = coalesce(started_at, ?), completed_at = ?, duration = ?,
@@ -41,19 +79,19 @@ async function endExecution(em: EntityManager, ending: Ending): Promise<boolean>
             provider = coalesce(?, provider), model = coalesce(?, model), worker_id = coalesce(?, worker_id), updated_at = now()
       where id = ? and organization_id = ? and agent_id = ? and status in ('PENDING', 'RUNNING')`,
     [
-      ending.status,
-      ending.startedAt,
-      ending.completedAt,
-      ending.durationMs,
-      progress?.output === undefined ? null : JSON.stringify({ text: progress.output }),
-      ending.error ? JSON.stringify(ending.error) : null,
-      usage.promptTokens,
-      usage.completionTokens,
-      usage.promptTokens + usage.completionTokens,
-      (progress?.costMicroUsd ?? 0) / 1_000_000,
-      progress?.provider ?? null,
-      progress?.model ?? null,
-      ending.workerId,
+      c.status,
+      c.started_at,
+      c.completed_at,
+      c.duration,
+      c.output === null ? null : JSON.stringify(c.output),
+      c.error === null ? null : JSON.stringify(c.error),
+      c.prompt_tokens,
+      c.completion_tokens,
+      c.tokens_used,
+      c.cost,
+      c.provider,
+      c.model,
+      c.worker_id,
       ending.executionId,
       ending.orgId,
       ending.agentId,
@@ -77,6 +115,26 @@ async function endExecution(em: EntityManager, ending: Ending): Promise<boolean>
   return changed;
 }
 
+/** The ending a status event stands for: undefined unless its execution is in a terminal status. */
+export function endingOfStatusEvent(event: AgentStatusChanged): ExecutionEnding | undefined {
+  const execution = event.execution;
+  if (!execution || !isTerminal(execution.status)) return undefined;
+  // A task cancelled in the mailbox never started: its event's start is only the cancel time.
+  const neverStarted = execution.status === "CANCELLED" && execution.attempt === undefined;
+  return {
+    orgId: event.orgId,
+    agentId: event.agentId,
+    executionId: execution.executionId,
+    status: execution.status,
+    startedAt: neverStarted ? null : execution.startedAt,
+    completedAt: execution.completedAt ?? event.at,
+    durationMs: neverStarted ? null : (execution.durationMs ?? null),
+    workerId: event.workerId,
+    progress: execution,
+    ...(execution.error ? { error: execution.error } : {}),
+  };
+}
+
 /**
  * Applies one `agent.status.changed` event to the database: the execution row moves forward
  * (PENDING → RUNNING → COMPLETED/FAILED/CANCELLED, never backwards, so a duplicate or late event
@@ -96,21 +154,9 @@ export async function applyStatusEvent(em: EntityManager, event: AgentStatusChan
       "run",
     );
     changed = result.affectedRows === 1;
-  } else if (execution && isTerminal(execution.status)) {
-    // A task cancelled in the mailbox never started: its event's start is only the cancel time.
-    const neverStarted = execution.status === "CANCELLED" && execution.attempt === undefined;
-    changed = await endExecution(em, {
-      orgId: event.orgId,
-      agentId: event.agentId,
-      executionId: execution.executionId,
-      status: execution.status,
-      startedAt: neverStarted ? null : execution.startedAt,
-      completedAt: execution.completedAt ?? event.at,
-      durationMs: neverStarted ? null : (execution.durationMs ?? null),
-      workerId: event.workerId,
-      progress: execution,
-      ...(execution.error ? { error: execution.error } : {}),
-    });
+  } else {
+    const ending = endingOfStatusEvent(event);
+    if (ending) changed = await endExecution(em, ending);
   }
   await em.execute(
     // Only a newer event moves the status: every control-plane replica applies every event, and a

@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { TeamEventSubscriber } from "../../control-plane/bus/team-event-subscriber.js";
+import { ControlPlaneMetrics } from "../../control-plane/http/metrics.js";
+import { applyTeamEvents } from "../../control-plane/persistence/team-batch-ledger.js";
+import { appendTeamLogEntry, endTeamExecution, teamEndingOf } from "../../control-plane/persistence/team-ledger.js";
+import { subjects, type TeamExecEvent } from "../../runtime/protocol/index.js";
+import { testLogger } from "../support/harness.js";
+import {
+  createLedgerOrg,
+  interleave,
+  readLedger,
+  seeded,
+  startIngestRig,
+  teamEventOf,
+  teamScript,
+  type IngestRig,
+  type LedgerOrg,
+} from "../support/ingest.js";
+
+/**
+ * The team-event subscriber writes in batches (OrgBatchWriter + applyTeamEvents). Like
+ * status-ingest.test.ts: one script played into two organizations, one through the subscriber
+ * (its own nats-server), one through the old path (appendTeamLogEntry + endTeamExecution, one
+ * transaction per entry, same order), every column compared.
+ */
+describe("team log entries stored in batches", () => {
+  let rig: IngestRig;
+
+  beforeAll(async () => {
+    rig = await startIngestRig({ databaseUrl: inject("databaseUrl"), authSecret: inject("authSecret"), logger: testLogger });
+  });
+
+  afterAll(async () => {
+    await rig?.stop();
+  });
+
+  const subjectOf = (event: TeamExecEvent) => subjects.teamExecEvents(event.orgId, event.teamId, event.executionId);
+
+  async function oneByOne(events: readonly TeamExecEvent[]): Promise<void> {
+    for (const event of events) {
+      await rig.db
+        .asSystem(event.orgId, async (em) => {
+          await appendTeamLogEntry(em, event);
+          const ending = teamEndingOf(event);
+          if (ending) await endTeamExecution(em, ending);
+        })
+        .catch(() => undefined);
+    }
+  }
+
+  function subscribe() {
+    const metrics = new ControlPlaneMetrics({ wsClients: () => 0 });
+    const relayed: TeamExecEvent[] = [];
+    const subscriber = new TeamEventSubscriber({ nc: rig.nc, db: rig.db, logger: testLogger, metrics, relay: (event) => relayed.push(event) });
+    return { subscriber, metrics, relayed };
+  }
+
+  it("stores the runs' logs and endings exactly as one entry at a time, across orgs; stop() drains them", { timeout: 120_000 }, async () => {
+    const shape = { agents: 1, executions: 0, teams: 6, teamExecutions: 12 };
+    const pairs: Array<{ batched: LedgerOrg; twin: LedgerOrg }> = [];
+    for (let k = 0; k < 2; k++) pairs.push({ batched: await createLedgerOrg(rig.db, shape), twin: await createLedgerOrg(rig.db, shape) });
+    const scripts = pairs.map(({ batched }, k) => teamScript(40 + k, { teams: shape.teams, executions: shape.teamExecutions, agentId: batched.agentIds[0]! }));
+    // Two orgs' runs interleaved, each in its own order.
+    const published = interleave(
+      scripts.map((script, k) => script.map((entry) => teamEventOf(pairs[k]!.batched, entry))),
+      seeded(41),
+    );
+
+    const { subscriber, metrics, relayed } = subscribe();
+    for (let i = 0; i < published.length; i += 300) {
+      for (const event of published.slice(i, i + 300)) rig.nc.publish(subjectOf(event), JSON.stringify(event));
+      await rig.nc.flush();
+    }
+    await subscriber.stop();
+
+    for (const [k, { batched, twin }] of pairs.entries()) {
+      await oneByOne(scripts[k]!.map((entry) => teamEventOf(twin, entry)));
+      const [mine, theirs] = [await readLedger(rig.db, batched), await readLedger(rig.db, twin)];
+      expect(mine).toEqual(theirs);
+      // Every run's log whole and in seq order, each run counted once.
+      for (const runs of mine.teamExecutions) {
+        for (const run of runs) {
+          const log = run?.log as Array<{ seq: number }>;
+          expect(log.map((entry) => entry.seq)).toEqual(log.map((_, i) => i + 1));
+          expect(["COMPLETED", "FAILED", "CANCELLED"]).toContain(run?.status);
+        }
+      }
+      expect(mine.teams.map((team) => team?.total_executions)).toEqual(batched.teamIds.map(() => shape.teamExecutions));
+      expect(relayed.filter((event) => event.orgId === batched.orgId)).toEqual(published.filter((event) => event.orgId === batched.orgId));
+    }
+    const cycles = (await metrics.ingestBatchSize.get()).values.find((v) => v.metricName === "neuroflow_ingest_batch_size_count")?.value;
+    expect(cycles).toBeLessThan(published.length);
+  });
+
+  it("within one batch: entries in seq order, repeats and gaps left out, a run ended once", async () => {
+    const org = await createLedgerOrg(rig.db, { agents: 1, executions: 0, teams: 1, teamExecutions: 1 });
+    const entry = (seq: number, type: "contribution" | "completed" = "contribution"): TeamExecEvent => ({
+      orgId: org.orgId,
+      teamId: org.teamIds[0]!,
+      executionId: org.teamExecutionIds[0]![0]!,
+      seq,
+      at: new Date(Date.parse("2030-01-01T01:00:00.000Z") + seq).toISOString(),
+      event:
+        type === "completed"
+          ? { type: "team.completed", answer: "yes", participation: [], usage: { promptTokens: 1, completionTokens: 2 }, costMicroUsd: 3 }
+          : { type: "team.contribution", round: 1, agentId: org.agentIds[0]!, text: `step ${seq}` },
+    });
+    const apply = (events: TeamExecEvent[]) => rig.db.asSystem(org.orgId, (em) => applyTeamEvents(em, org.orgId, events));
+
+    expect(await apply([entry(2), entry(1), entry(1), entry(4)])).toEqual([
+      { appended: true, ended: false },
+      { appended: true, ended: false },
+      { appended: false, ended: false },
+      { appended: false, ended: false },
+    ]);
+    expect(await apply([entry(5, "completed"), entry(4), entry(3), entry(5, "completed")])).toEqual([
+      { appended: true, ended: true },
+      { appended: true, ended: false },
+      { appended: true, ended: false },
+      { appended: false, ended: false },
+    ]);
+    expect(await apply([entry(5, "completed")])).toEqual([{ appended: false, ended: false }]);
+    const ledger = await readLedger(rig.db, org);
+    expect((ledger.teamExecutions[0]![0]!.log as Array<{ seq: number }>).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(ledger.teamExecutions[0]![0]).toMatchObject({ status: "COMPLETED", output: { answer: "yes" }, tokens_used: 3 });
+    expect(ledger.teams[0]).toEqual({ total_executions: 1, success_rate: 1 });
+  });
+
+  it("skips a malformed message and an entry the database refuses without failing their batch-mates", { timeout: 60_000 }, async () => {
+    const shape = { agents: 1, executions: 0, teams: 3, teamExecutions: 4 };
+    const [org, twin] = [await createLedgerOrg(rig.db, shape), await createLedgerOrg(rig.db, shape)];
+    const script = teamScript(77, { teams: shape.teams, executions: shape.teamExecutions, agentId: org.agentIds[0]! });
+    // A NUL character: valid JSON, but Postgres's jsonb refuses it.
+    const refusedAt = script.findIndex((entry) => entry.event.type === "team.contribution" && entry.seq === 2);
+    const playing = script.map((entry, i) =>
+      i === refusedAt && entry.event.type === "team.contribution" ? { ...entry, event: { ...entry.event, text: "bad\u0000byte" } } : entry,
+    );
+    const events = playing.map((entry) => teamEventOf(org, entry));
+
+    const { subscriber, relayed } = subscribe();
+    for (const [i, event] of events.entries()) {
+      if (i === 5) rig.nc.publish(subjectOf(event), "{ not json");
+      rig.nc.publish(subjectOf(event), JSON.stringify(event));
+    }
+    await rig.nc.flush();
+    await subscriber.stop();
+
+    await oneByOne(playing.map((entry) => teamEventOf(twin, entry)));
+    expect(await readLedger(rig.db, org)).toEqual(await readLedger(rig.db, twin));
+    expect(relayed).toEqual(events.filter((_, i) => i !== refusedAt));
+  });
+});
