@@ -5,27 +5,46 @@ import { controlPlaneEnvSchema } from "../../control-plane/config.js";
 import { createOrganization, demoAgents, type AgentSeed, type SeededOrg } from "../../control-plane/persistence/seed.js";
 import { startControlPlane, type ControlPlane } from "../../control-plane/server.js";
 import type { MembershipRole } from "../../entities/index.js";
+import { createScratchDatabase } from "./scratch-database.js";
 
 /** A quiet logger for in-process services; LOG_LEVEL=debug npm test shows everything. */
 export const testLogger = pino({ level: process.env.LOG_LEVEL ?? "silent" });
 
-/** An in-process control plane on a free port against the run's NATS and Postgres. */
+/**
+ * An in-process control plane on a free port against the run's NATS and Postgres. A test that
+ * brings its own NATS_URL brings its own bus, and gets a database of its own (dropped at stop):
+ * the control planes on the run's bus sweep every unfinished execution of their database, and
+ * would run this one's on their bus.
+ */
 export async function startTestControlPlane(overrides: Record<string, string> = {}): Promise<ControlPlane> {
-  // The run's bus needs credentials; a test that brings its own NATS_URL brings its own bus.
-  const bus = overrides.NATS_URL
-    ? {}
-    : { NATS_URL: inject("natsUrl"), NATS_CREDS: inject("natsCredsFile"), NATS_TENANCY_FILE: inject("natsTenancyFile") };
-  const config = controlPlaneEnvSchema.parse({
-    DATABASE_URL: inject("databaseUrl"),
-    ...bus,
-    HOST: "127.0.0.1",
-    PORT: "0",
-    AUTH_SECRET: inject("authSecret"),
-    CONSOLE_DIR: inject("consoleDir"),
-    TASK_ACK_TIMEOUT_MS: "2000",
-    ...overrides,
-  });
-  return startControlPlane(config, testLogger);
+  const ownBus = overrides.NATS_URL !== undefined;
+  // The run's bus needs credentials.
+  const bus = ownBus ? {} : { NATS_URL: inject("natsUrl"), NATS_CREDS: inject("natsCredsFile"), NATS_TENANCY_FILE: inject("natsTenancyFile") };
+  const scratch = ownBus && !overrides.DATABASE_URL ? await createScratchDatabase(inject("databaseUrl"), "own_bus") : undefined;
+  try {
+    const config = controlPlaneEnvSchema.parse({
+      DATABASE_URL: scratch?.url ?? inject("databaseUrl"),
+      ...bus,
+      HOST: "127.0.0.1",
+      PORT: "0",
+      AUTH_SECRET: inject("authSecret"),
+      CONSOLE_DIR: inject("consoleDir"),
+      TASK_ACK_TIMEOUT_MS: "2000",
+      ...overrides,
+    });
+    const controlPlane = await startControlPlane(config, testLogger);
+    if (!scratch) return controlPlane;
+    return {
+      ...controlPlane,
+      stop: async () => {
+        await controlPlane.stop();
+        await scratch.drop();
+      },
+    };
+  } catch (error) {
+    await scratch?.drop();
+    throw error;
+  }
 }
 
 export interface TestOrg extends SeededOrg {

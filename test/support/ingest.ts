@@ -4,11 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { MikroORM } from "@mikro-orm/postgresql";
 import { Database } from "../../control-plane/persistence/database.js";
-import { ormConfig } from "../../control-plane/persistence/mikro-orm.config.js";
 import { createOrganization, demoAgents } from "../../control-plane/persistence/seed.js";
 import { subjects, type AgentStatus, type AgentStatusChanged, type ExecutionProgress, type TeamExecEvent } from "../../runtime/protocol/index.js";
+import { createScratchDatabase } from "./scratch-database.js";
 import { ensureNatsServer, startNats } from "./services.js";
 
 /**
@@ -38,31 +37,23 @@ export interface IngestRig {
 export async function startIngestRig(options: { databaseUrl: string; authSecret: string; logger: Logger }): Promise<IngestRig> {
   const dir = await mkdtemp(join(tmpdir(), "neuroflow-ingest-"));
   const nats = await startNats({ binary: ensureNatsServer(() => undefined), dataDir: join(dir, "nats") });
-  const name = `ingest_${randomUUID().replaceAll("-", "")}`;
-  const admin = await MikroORM.init(ormConfig(options.databaseUrl));
-  const url = new URL(options.databaseUrl);
-  url.pathname = `/${name}`;
+  const scratch = await createScratchDatabase(options.databaseUrl, "ingest");
   let nc: NatsConnection | undefined;
   let db: Database | undefined;
-  const dropDatabase = async () => {
-    await admin.em.getConnection().execute(`drop database if exists "${name}" with (force)`);
-    await admin.close();
-  };
   try {
-    await admin.em.getConnection().execute(`create database "${name}"`);
     nc = await connect({ servers: nats.url, name: "ingest-rig" });
-    db = await Database.open({ databaseUrl: url.toString(), authSecret: options.authSecret }, options.logger);
+    db = await Database.open({ databaseUrl: scratch.url, authSecret: options.authSecret }, options.logger);
     const opened = nc;
     const database = db;
     return {
       nc: opened,
       db: database,
       natsUrl: nats.url,
-      databaseUrl: url.toString(),
+      databaseUrl: scratch.url,
       async stop() {
         if (!opened.isClosed()) await opened.close();
         await database.close();
-        await dropDatabase();
+        await scratch.drop();
         await nats.stop();
         await rm(dir, { recursive: true, force: true });
       },
@@ -70,7 +61,7 @@ export async function startIngestRig(options: { databaseUrl: string; authSecret:
   } catch (error) {
     await nc?.close();
     await db?.close();
-    await dropDatabase();
+    await scratch.drop();
     await nats.stop();
     await rm(dir, { recursive: true, force: true });
     throw error;
