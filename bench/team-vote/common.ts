@@ -83,6 +83,11 @@ export interface MeasureOptions {
   seconds?: number;
   /** Measure a fixed number of rounds instead of a fixed duration. */
   rounds?: number;
+  /**
+   * Called (and awaited) right before the measured window opens and right after it closes, e.g. to
+   * read each process's CPU time or cut a CPU profile to the window.
+   */
+  onWindow?: (edge: "start" | "end") => Promise<void> | void;
 }
 
 const percentile = (sorted: readonly number[], p: number): number =>
@@ -120,6 +125,7 @@ export async function measureRounds(round: (roundId: string) => Promise<void>, o
   const warmupEnd = Date.now() + (options.warmupSeconds ?? 1) * 1000;
   await pool(() => Date.now() < warmupEnd);
 
+  await options.onWindow?.("start");
   const samples: number[] = [];
   const fixedCount = options.rounds;
   let started = 0;
@@ -133,6 +139,7 @@ export async function measureRounds(round: (roundId: string) => Promise<void>, o
   const begin = process.hrtime.bigint();
   await pool(keepGoing, (ms) => samples.push(ms));
   const elapsedSeconds = Number(process.hrtime.bigint() - begin) / 1e9;
+  await options.onWindow?.("end");
   samples.sort((a, b) => a - b);
   return {
     roundsPerSec: samples.length / elapsedSeconds,

@@ -3,20 +3,15 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { decodeJson, encodeJson, subjects, teamRunReplySchema, type TeamRunRequest } from "../../runtime/protocol/index.js";
 import { measureRounds, OPTIONS, VOTER_COUNT, type MeasureOptions, type RoundStats } from "./common.js";
 
-/**
- * The runtime column: one 7-agent DEMOCRATIC vote round per `team.run` request to the runtime pool.
- * The worker that takes it runs the team actor, which asks each member over
- * `nf.<org>.agent.<id>.call` — real agent actors (mailbox, memory, simulated model at 0 latency) on
- * the workers hosting their shards — then tallies with the voting library and replies with the
- * outcome; every coordination step (answers, ballot, tally, decision) is published as a team event.
- * A round counts only when the team COMPLETED with all 7 ballots counted.
- */
-export async function measureRuntime(nc: NatsConnection, orgId: string, options: MeasureOptions): Promise<RoundStats> {
-  // Standing teams of 7 warm agents each; a round borrows a free team, so the 64 rounds in flight are
-  // 64 teams voting (an agent works one task at a time, as a person would: the same 7 agents in every
-  // round would serialise the rounds on their mailboxes).
-  const free: Array<{ teamId: string; members: TeamRunRequest["members"] }> = [];
-  const newTeam = () => ({
+/** A standing team of the runtime column: its id and its 7 members (agents with simulated models). */
+export interface StandingTeam {
+  teamId: string;
+  members: TeamRunRequest["members"];
+}
+
+/** A new team of 7 voters, each a fresh agent (simulated model, 0 latency, seeded by its index). */
+export function newStandingTeam(): StandingTeam {
+  return {
     teamId: randomUUID(),
     members: Array.from({ length: VOTER_COUNT }, (_, index) => ({
       agentId: randomUUID(),
@@ -31,34 +26,86 @@ export async function measureRuntime(nc: NatsConnection, orgId: string, options:
         capabilities: [],
       },
     })),
-  });
-  const round = async (roundId: string): Promise<void> => {
-    const team = free.pop() ?? newTeam();
-    const { teamId, members } = team;
-    const executionId = randomUUID();
-    const request: TeamRunRequest = {
-      type: "team.run",
-      orgId,
-      teamId,
-      executionId,
-      task: { prompt: `Round ${roundId}: is the answer yes?`, answerKey: { options: [...OPTIONS], correct: "yes" } },
-      members,
-      coordination: {
-        structure: "DEMOCRATIC",
-        coordination: { rule: { kind: "majority", quorum: 0, tieBreak: "random", abstentionsCount: false }, debateRounds: 0, memberTimeoutMs: 30_000 },
-      },
-      seed: 1,
-    };
+  };
+}
+
+/** The team.run request of one round: a 7-member DEMOCRATIC vote (majority, no debate) on a yes/no question. */
+export function voteRequest(orgId: string, team: StandingTeam, roundId: string, executionId: string = randomUUID()): TeamRunRequest {
+  return {
+    type: "team.run",
+    orgId,
+    teamId: team.teamId,
+    executionId,
+    task: { prompt: `Round ${roundId}: is the answer yes?`, answerKey: { options: [...OPTIONS], correct: "yes" } },
+    members: team.members,
+    coordination: {
+      structure: "DEMOCRATIC",
+      coordination: { rule: { kind: "majority", quorum: 0, tieBreak: "random", abstentionsCount: false }, debateRounds: 0, memberTimeoutMs: 30_000 },
+    },
+    seed: 1,
+  };
+}
+
+/**
+ * Measures `vote` over standing teams, one per lane (`inFlight`, default 64): a round borrows a free
+ * team, so the rounds in flight are that many teams voting (an agent works one task at a time, as a
+ * person would: the same 7 agents in every round would serialise the rounds on their mailboxes).
+ * Before the warm-up each team is set up with `setUp` and votes once, so every agent is active on
+ * its worker when the measuring starts — as the LangGraph graph is compiled and the bare-NATS
+ * responders are subscribed before theirs. Rejects with the first round's error.
+ */
+export async function measureStandingTeams(
+  vote: (team: StandingTeam, roundId: string) => Promise<void>,
+  options: MeasureOptions & { setUp?: (team: StandingTeam) => Promise<void> },
+): Promise<RoundStats> {
+  const free: StandingTeam[] = [];
+  let sequence = 0;
+  await Promise.all(
+    Array.from({ length: options.inFlight ?? 64 }, async () => {
+      const team = newStandingTeam();
+      await options.setUp?.(team);
+      await vote(team, `warm-${++sequence}`);
+      free.push(team);
+    }),
+  );
+  return measureRounds(async (roundId) => {
+    const team = free.pop();
+    if (team === undefined) throw new Error("more rounds in flight than standing teams");
+    try {
+      await vote(team, roundId);
+    } finally {
+      free.push(team);
+    }
+  }, options);
+}
+
+/** Throws unless a run's log holds a tally of all 7 ballots, none abstaining. */
+export function expectSevenBallots(roundId: string, log: ReadonlyArray<{ event: { type: string; abstained?: boolean } }>): void {
+  const ballots = log.filter((entry) => entry.event.type === "team.ballot" && entry.event.abstained === false).length;
+  if (ballots !== VOTER_COUNT || !log.some((entry) => entry.event.type === "team.tally")) {
+    throw new Error(`round ${roundId}: expected a tally of ${VOTER_COUNT} ballots, the log has ${ballots}`);
+  }
+}
+
+/**
+ * The runtime column without persistence: one 7-agent DEMOCRATIC vote round per `team.run` request
+ * sent straight to the runtime pool. The worker that takes it runs the team actor, which asks each
+ * member over `nf.<org>.agent.<id>.call` — real agent actors (mailbox, memory, simulated model at 0
+ * latency) on the workers hosting their shards — then tallies with the voting library and replies
+ * with the outcome; every coordination step (answers, ballots, tally, decision) is published as a
+ * team event, which nobody stores here. A round counts only when the team COMPLETED with all 7
+ * ballots counted.
+ */
+export async function measureRuntime(nc: NatsConnection, orgId: string, options: MeasureOptions): Promise<RoundStats> {
+  return measureStandingTeams(async (team, roundId) => {
+    const request = voteRequest(orgId, team, roundId);
     const reply = decodeJson(
       teamRunReplySchema,
-      (await nc.request(subjects.teamExecRun(orgId, teamId, executionId), encodeJson(request), { timeout: 30_000 })).data,
+      (await nc.request(subjects.teamExecRun(orgId, team.teamId, request.executionId), encodeJson(request), { timeout: 30_000 })).data,
       "team run reply",
     );
     if (!reply.ok) throw new Error(`round ${roundId}: ${reply.error.code} ${reply.error.message}`);
     if (reply.output.status !== "COMPLETED") throw new Error(`round ${roundId}: ${reply.output.status} ${reply.output.error?.message ?? ""}`);
-    const tallied = reply.output.log.find((entry) => entry.event.type === "team.tally");
-    if (!tallied) throw new Error(`round ${roundId}: no tally in the log`);
-    free.push(team);
-  };
-  return measureRounds(round, options);
+    expectSevenBallots(roundId, reply.output.log);
+  }, options);
 }

@@ -29,7 +29,8 @@ export interface AskMemberDeps {
   profiles: ReadonlyMap<string, AgentProfile>;
   /** Deadline of each member call when the ask gives none (TeamRunRequest.memberTimeoutMs). */
   memberTimeoutMs?: number;
-  logger: Logger;
+  /** Where to warn; a function is called only when there is something to log (a run's child logger costs more to bind than most runs ever log). */
+  logger: Logger | (() => Logger);
   /** Injected clock and id source (tests). */
   now?: () => number;
   newId?: () => string;
@@ -86,7 +87,8 @@ export function createAskMember(deps: AskMemberDeps): AskMember {
       try {
         deps.nc.publish(subjects.agentCancel(task.orgId, task.agentId), encodeJson(request));
       } catch (error) {
-        deps.logger.warn({ err: error, agentId: task.agentId, memberExecutionId: task.executionId }, "could not cancel a member's task");
+        const logger = typeof deps.logger === "function" ? deps.logger() : deps.logger;
+        logger.warn({ err: error, agentId: task.agentId, memberExecutionId: task.executionId }, "could not cancel a member's task");
       }
     };
     signal.addEventListener("abort", cancel, { once: true });

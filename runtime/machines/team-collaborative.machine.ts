@@ -1,28 +1,24 @@
-import { assign, enqueueActions, setup, type DoneActorEvent, type ErrorActorEvent } from "xstate";
-import { NeuroflowError, type TeamEvent, type WireError } from "../protocol/index.js";
+import { assign, setup } from "xstate";
+import { NeuroflowError, type TeamEvent } from "../protocol/index.js";
 import { finalAnswer } from "../teams/answer-format.js";
 import { pickSynthesiser } from "../teams/assignment.js";
 import { convergenceScore } from "../teams/convergence.js";
 import { contributePrompt, synthesisePrompt, type Shown } from "../teams/team-prompts.js";
 import {
   appendLog,
-  askMemberNotProvided,
-  batchSettled,
-  cancelledRun,
   failedBecause,
   failureEvents,
   finishRun,
   invalidTeam,
   membersUnavailable,
   openAsks,
-  pendingAsks,
   runOutput,
-  settleAsk,
   settledAsks,
   startRun,
   type TeamRunContext,
 } from "../teams/team-run.js";
-import type { MemberAnswer, TeamCancelEvent, TeamRunInput, TeamRunOutput } from "./team.js";
+import { askingState, askMemberNotProvided, endStates, startingState, teamRunActions, teamRunGuards, teamRunHandlers, type TeamRunEvent } from "./team-base.js";
+import type { TeamRunInput, TeamRunOutput } from "./team.js";
 
 /**
  * COLLABORATIVE: a blackboard. Each round every member contributes in parallel (purpose
@@ -46,7 +42,6 @@ export interface BoardEntry {
 
 interface CollaborativeContext extends TeamRunContext {
   config: CollaborativeConfig;
-  problem: WireError | null;
   round: number;
   /** Each member's latest contribution. */
   board: Record<string, BoardEntry>;
@@ -54,8 +49,6 @@ interface CollaborativeContext extends TeamRunContext {
   lastRound: Record<string, string>;
   roundsOver: boolean;
 }
-
-type CollaborativeEvent = TeamCancelEvent | DoneActorEvent<MemberAnswer, string> | ErrorActorEvent<unknown, string>;
 
 function initialContext(input: TeamRunInput): CollaborativeContext {
   const config = input.coordination.structure === "COLLABORATIVE" ? input.coordination.coordination : null;
@@ -66,9 +59,8 @@ function initialContext(input: TeamRunInput): CollaborativeContext {
         ? invalidTeam("COLLABORATIVE needs at least one member")
         : null;
   return {
-    ...startRun(input, "COLLABORATIVE"),
+    ...startRun(input, "COLLABORATIVE", problem),
     config: config ?? { maxRounds: 1, convergence: { method: "similarity", threshold: 1 }, synthesiser: "highest-priority" },
-    problem,
     round: 1,
     board: {},
     lastRound: {},
@@ -137,12 +129,13 @@ function afterSynthesis(context: CollaborativeContext): Partial<CollaborativeCon
 export const collaborativeTeamMachine = setup({
   types: {
     context: {} as CollaborativeContext,
-    events: {} as CollaborativeEvent,
+    events: {} as TeamRunEvent,
     input: {} as TeamRunInput,
     output: {} as TeamRunOutput,
   },
   actors: { askMember: askMemberNotProvided },
   actions: {
+    ...teamRunActions<CollaborativeContext>(),
     askRound: assign(({ context }) => {
       const { answerKey } = context.run.task;
       return openAsks(
@@ -166,61 +159,31 @@ export const collaborativeTeamMachine = setup({
         { key: "synthesis", input: { agentId: synthesiser?.agentId ?? "", purpose: "synthesise", prompt, ...(answerKey ? { answerKey } : {}) } },
       ]);
     }),
-    spawnAsks: enqueueActions(({ context, enqueue }) => {
-      for (const ask of pendingAsks(context.batch)) enqueue.spawnChild("askMember", { id: ask.askId, input: ask.input });
-    }),
-    stopAsks: enqueueActions(({ context, enqueue }) => {
-      for (const ask of pendingAsks(context.batch)) enqueue.stopChild(ask.askId);
-    }),
   },
   guards: {
-    hasProblem: ({ context }) => context.problem !== null,
-    settled: ({ context }) => batchSettled(context.batch),
-    completed: ({ context }) => context.status === "COMPLETED",
-    failed: ({ context }) => context.status === "FAILED",
+    ...teamRunGuards,
     roundsOver: ({ context }) => context.roundsOver,
   },
 }).createMachine({
   id: "team-collaborative",
   context: ({ input }) => initialContext(input),
   initial: "starting",
-  on: {
-    "xstate.done.actor.*": { actions: assign(({ context, event }) => settleAsk(context, event.actorId, { ok: true, answer: event.output })) },
-    "xstate.error.actor.*": {
-      actions: assign(({ context, event }) => settleAsk(context, event.actorId, { ok: false, error: NeuroflowError.toWire(event.error) })),
-    },
-    "team.cancel": { target: ".cancelled" },
-  },
+  on: teamRunHandlers,
   states: {
-    starting: {
-      always: [
-        { guard: "hasProblem", target: "failed", actions: assign(({ context }) => finishRun(context, { status: "FAILED", error: context.problem ?? invalidTeam("invalid team") })) },
-        { target: "contributing" },
-      ],
-    },
+    starting: startingState("contributing"),
     /** One round's contributions in flight. */
-    contributing: {
-      entry: ["askRound", "spawnAsks"],
-      exit: "stopAsks",
-      always: { guard: "settled", target: "judging" },
-    },
+    contributing: askingState("askRound", "judging"),
     /** Transient: another round, synthesis, or failure. */
     judging: {
       entry: assign(({ context }) => afterRound(context)),
       always: [{ guard: "failed", target: "failed" }, { guard: "roundsOver", target: "synthesising" }, { target: "contributing" }],
     },
-    synthesising: {
-      entry: ["askSynthesis", "spawnAsks"],
-      exit: "stopAsks",
-      always: { guard: "settled", target: "concluding" },
-    },
+    synthesising: askingState("askSynthesis", "concluding"),
     concluding: {
       entry: assign(({ context }) => afterSynthesis(context)),
       always: [{ guard: "completed", target: "completed" }, { target: "failed" }],
     },
-    completed: { type: "final" },
-    failed: { type: "final" },
-    cancelled: { type: "final", entry: assign(({ context }) => finishRun(context, { status: "CANCELLED", error: cancelledRun() })) },
+    ...endStates,
   },
   output: ({ context }) => runOutput(context),
 });

@@ -1,5 +1,5 @@
-import { assign, enqueueActions, setup, type DoneActorEvent, type ErrorActorEvent } from "xstate";
-import { NeuroflowError, type AnswerKey, type TeamEvent, type WireError } from "../protocol/index.js";
+import { assign, setup } from "xstate";
+import { NeuroflowError, type AnswerKey, type TeamEvent } from "../protocol/index.js";
 import { parseAnswer } from "../teams/answer-format.js";
 import {
   choiceBallot,
@@ -16,23 +16,19 @@ import {
 import { answerPrompt, debatePrompt, rankPrompt, revotePrompt } from "../teams/team-prompts.js";
 import {
   appendLog,
-  askMemberNotProvided,
-  batchSettled,
-  cancelledRun,
   failureEvents,
   finishRun,
   invalidTeam,
   openAsks,
-  pendingAsks,
   runOutput,
-  settleAsk,
   settledAsks,
   startRun,
   timeOutPending,
   type AskRequest,
   type TeamRunContext,
 } from "../teams/team-run.js";
-import type { AskMemberInput, MemberAnswer, TeamCancelEvent, TeamRunInput, TeamRunOutput } from "./team.js";
+import type { AskMemberInput, TeamRunInput, TeamRunOutput } from "./team.js";
+import { askingState, askMemberNotProvided, endStates, startingState, teamRunActions, teamRunGuards, teamRunHandlers, type TeamRunEvent } from "./team-base.js";
 
 /**
  * DEMOCRATIC: every member answers in parallel (purpose "answer"); for `debateRounds` rounds each
@@ -50,7 +46,6 @@ type DemocraticConfig = Extract<TeamRunInput["coordination"], { structure: "DEMO
 
 interface DemocraticContext extends TeamRunContext {
   config: DemocraticConfig;
-  problem: WireError | null;
   /** Members with an answer, in member order. */
   stances: Stance[];
   debateRound: number;
@@ -59,8 +54,6 @@ interface DemocraticContext extends TeamRunContext {
   options: string[];
   revote: boolean;
 }
-
-type DemocraticEvent = TeamCancelEvent | DoneActorEvent<MemberAnswer, string> | ErrorActorEvent<unknown, string>;
 
 function initialContext(input: TeamRunInput): DemocraticContext {
   const config = input.coordination.structure === "DEMOCRATIC" ? input.coordination.coordination : null;
@@ -71,9 +64,8 @@ function initialContext(input: TeamRunInput): DemocraticContext {
         ? invalidTeam("DEMOCRATIC needs members to vote")
         : null;
   return {
-    ...startRun(input, "DEMOCRATIC"),
+    ...startRun(input, "DEMOCRATIC", problem),
     config: config ?? { rule: { kind: "plurality", quorum: 0, tieBreak: "revote" }, debateRounds: 0, memberTimeoutMs: 60_000 },
-    problem,
     stances: [],
     debateRound: 0,
     voteRound: 1,
@@ -175,16 +167,19 @@ function afterBallots(context: DemocraticContext): Partial<DemocraticContext> {
   return finishRun({ ...context, log }, { status: "FAILED", error });
 }
 
+const memberDeadline = { memberTimeout: { actions: ["stopAsks", "timeOutAsks"] } } as const;
+
 export const democraticTeamMachine = setup({
   types: {
     context: {} as DemocraticContext,
-    events: {} as DemocraticEvent,
+    events: {} as TeamRunEvent,
     input: {} as TeamRunInput,
     output: {} as TeamRunOutput,
   },
   actors: { askMember: askMemberNotProvided },
   delays: { memberTimeout: ({ context }) => context.config.memberTimeoutMs },
   actions: {
+    ...teamRunActions<DemocraticContext>(),
     askAnswers: assign(({ context }) => openAsks(context, context.run.members.map((member) => ask(context, member.agentId, "answer", answerPrompt(context.run.task), context.run.task.answerKey)))),
     askDebate: assign(({ context }) => {
       const round = context.debateRound + 1;
@@ -201,18 +196,9 @@ export const democraticTeamMachine = setup({
       return { options, revote: false, ...openAsks(next, ballotRequests(next)) };
     }),
     timeOutAsks: assign(({ context }) => timeOutPending(context, context.config.memberTimeoutMs)),
-    spawnAsks: enqueueActions(({ context, enqueue }) => {
-      for (const pending of pendingAsks(context.batch)) enqueue.spawnChild("askMember", { id: pending.askId, input: pending.input });
-    }),
-    stopAsks: enqueueActions(({ context, enqueue }) => {
-      for (const pending of pendingAsks(context.batch)) enqueue.stopChild(pending.askId);
-    }),
   },
   guards: {
-    hasProblem: ({ context }) => context.problem !== null,
-    settled: ({ context }) => batchSettled(context.batch),
-    completed: ({ context }) => context.status === "COMPLETED",
-    failed: ({ context }) => context.status === "FAILED",
+    ...teamRunGuards,
     revote: ({ context }) => context.revote,
     debateLeft: ({ context }) => context.debateRound < context.config.debateRounds && context.stances.length > 1,
   },
@@ -220,49 +206,22 @@ export const democraticTeamMachine = setup({
   id: "team-democratic",
   context: ({ input }) => initialContext(input),
   initial: "starting",
-  on: {
-    "xstate.done.actor.*": { actions: assign(({ context, event }) => settleAsk(context, event.actorId, { ok: true, answer: event.output })) },
-    "xstate.error.actor.*": {
-      actions: assign(({ context, event }) => settleAsk(context, event.actorId, { ok: false, error: NeuroflowError.toWire(event.error) })),
-    },
-    "team.cancel": { target: ".cancelled" },
-  },
+  on: teamRunHandlers,
   states: {
-    starting: {
-      always: [
-        { guard: "hasProblem", target: "failed", actions: assign(({ context }) => finishRun(context, { status: "FAILED", error: context.problem ?? invalidTeam("invalid team") })) },
-        { target: "answering" },
-      ],
-    },
-    answering: {
-      entry: ["askAnswers", "spawnAsks"],
-      exit: "stopAsks",
-      after: { memberTimeout: { actions: ["stopAsks", "timeOutAsks"] } },
-      always: { guard: "settled", target: "answered" },
-    },
+    starting: startingState("answering"),
+    /** Each asking state also gives up on silent members after `memberTimeoutMs`, as a backstop to the members' own deadline. */
+    answering: { ...askingState("askAnswers", "answered"), after: memberDeadline },
     answered: { entry: assign(({ context }) => afterAnswers(context)), always: [{ guard: "debateLeft", target: "debating" }, { target: "balloting" }] },
-    debating: {
-      entry: ["askDebate", "spawnAsks"],
-      exit: "stopAsks",
-      after: { memberTimeout: { actions: ["stopAsks", "timeOutAsks"] } },
-      always: { guard: "settled", target: "debated" },
-    },
+    debating: { ...askingState("askDebate", "debated"), after: memberDeadline },
     debated: { entry: assign(({ context }) => afterDebate(context)), always: [{ guard: "debateLeft", target: "debating" }, { target: "balloting" }] },
     /** Ranking calls (ranked rules) or re-vote calls in flight; none for a first single-choice vote. */
-    balloting: {
-      entry: ["askBallots", "spawnAsks"],
-      exit: "stopAsks",
-      after: { memberTimeout: { actions: ["stopAsks", "timeOutAsks"] } },
-      always: { guard: "settled", target: "counting" },
-    },
+    balloting: { ...askingState("askBallots", "counting"), after: memberDeadline },
     /** Transient: tally, then finish, fail or vote again. */
     counting: {
       entry: assign(({ context }) => afterBallots(context)),
       always: [{ guard: "completed", target: "completed" }, { guard: "revote", target: "balloting" }, { target: "failed" }],
     },
-    completed: { type: "final" },
-    failed: { type: "final" },
-    cancelled: { type: "final", entry: assign(({ context }) => finishRun(context, { status: "CANCELLED", error: cancelledRun() })) },
+    ...endStates,
   },
   output: ({ context }) => runOutput(context),
 });

@@ -1,27 +1,23 @@
-import { assign, enqueueActions, setup, type DoneActorEvent, type ErrorActorEvent } from "xstate";
+import { assign, setup } from "xstate";
 import { NeuroflowError, type TeamEvent, type WireError } from "../protocol/index.js";
 import { finalAnswer } from "../teams/answer-format.js";
 import { assignSubtasks, decompose, parseReview, pickLeader, reassign, workersOf } from "../teams/assignment.js";
 import { decomposePrompt, reviewPrompt, synthesisePrompt, workPrompt } from "../teams/team-prompts.js";
 import {
   appendLog,
-  askMemberNotProvided,
-  batchSettled,
-  cancelledRun,
   failedBecause,
   failureEvents,
   finishRun,
   invalidTeam,
   openAsks,
-  pendingAsks,
   runOutput,
-  settleAsk,
   settledAsks,
   startRun,
   type AskRequest,
   type TeamRunContext,
 } from "../teams/team-run.js";
-import type { MemberAnswer, TeamCancelEvent, TeamRunInput, TeamRunOutput } from "./team.js";
+import { askingState, askMemberNotProvided, endStates, startingState, teamRunActions, teamRunGuards, teamRunHandlers, type TeamRunEvent } from "./team-base.js";
+import type { TeamRunInput, TeamRunOutput } from "./team.js";
 
 /**
  * HIERARCHICAL: the leader (role LEADER, else the highest priority) breaks the task into at most
@@ -53,12 +49,9 @@ export interface SubtaskResult {
 
 interface HierarchicalContext extends TeamRunContext {
   config: HierarchicalConfig;
-  problem: WireError | null;
   leaderId: string;
   subtasks: SubtaskResult[];
 }
-
-type HierarchicalEvent = TeamCancelEvent | DoneActorEvent<MemberAnswer, string> | ErrorActorEvent<unknown, string>;
 
 function initialContext(input: TeamRunInput): HierarchicalContext {
   const config = input.coordination.structure === "HIERARCHICAL" ? input.coordination.coordination : null;
@@ -70,9 +63,8 @@ function initialContext(input: TeamRunInput): HierarchicalContext {
     problem = invalidTeam(`HIERARCHICAL needs a member besides the leader ${leader.name} to delegate to; the leader may not answer the task itself`);
   }
   return {
-    ...startRun(input, "HIERARCHICAL"),
+    ...startRun(input, "HIERARCHICAL", problem),
     config: config ?? { maxSubtasks: 1, allowRedelegation: false, reviewResults: false, leaderMayAnswer: false },
-    problem,
     leaderId: leader?.agentId ?? "",
     subtasks: [],
   };
@@ -190,12 +182,13 @@ const awaitingReview = (context: HierarchicalContext): SubtaskResult[] =>
 export const hierarchicalTeamMachine = setup({
   types: {
     context: {} as HierarchicalContext,
-    events: {} as HierarchicalEvent,
+    events: {} as TeamRunEvent,
     input: {} as TeamRunInput,
     output: {} as TeamRunOutput,
   },
   actors: { askMember: askMemberNotProvided },
   actions: {
+    ...teamRunActions<HierarchicalContext>(),
     askDecompose: assign(({ context }) => {
       const workers = workersOf(context.run.members, context.leaderId);
       const prompt = decomposePrompt(context.run.task, context.config.maxSubtasks, workers);
@@ -226,18 +219,9 @@ export const hierarchicalTeamMachine = setup({
       const prompt = synthesisePrompt(context.run.task, shown);
       return openAsks(context, [{ key: "synthesis", input: { agentId: context.leaderId, purpose: "synthesise", prompt, ...answerKeyOf(context) } }]);
     }),
-    spawnAsks: enqueueActions(({ context, enqueue }) => {
-      for (const ask of pendingAsks(context.batch)) enqueue.spawnChild("askMember", { id: ask.askId, input: ask.input });
-    }),
-    stopAsks: enqueueActions(({ context, enqueue }) => {
-      for (const ask of pendingAsks(context.batch)) enqueue.stopChild(ask.askId);
-    }),
   },
   guards: {
-    hasProblem: ({ context }) => context.problem !== null,
-    settled: ({ context }) => batchSettled(context.batch),
-    completed: ({ context }) => context.status === "COMPLETED",
-    failed: ({ context }) => context.status === "FAILED",
+    ...teamRunGuards,
     workPending: ({ context }) => context.subtasks.some((entry) => entry.status === "pending"),
     reviewPending: ({ context }) => awaitingReview(context).length > 0,
   },
@@ -245,23 +229,12 @@ export const hierarchicalTeamMachine = setup({
   id: "team-hierarchical",
   context: ({ input }) => initialContext(input),
   initial: "starting",
-  on: {
-    "xstate.done.actor.*": { actions: assign(({ context, event }) => settleAsk(context, event.actorId, { ok: true, answer: event.output })) },
-    "xstate.error.actor.*": {
-      actions: assign(({ context, event }) => settleAsk(context, event.actorId, { ok: false, error: NeuroflowError.toWire(event.error) })),
-    },
-    "team.cancel": { target: ".cancelled" },
-  },
+  on: teamRunHandlers,
   states: {
-    starting: {
-      always: [
-        { guard: "hasProblem", target: "failed", actions: assign(({ context }) => finishRun(context, { status: "FAILED", error: context.problem ?? invalidTeam("invalid team") })) },
-        { target: "decomposing" },
-      ],
-    },
-    decomposing: { entry: ["askDecompose", "spawnAsks"], exit: "stopAsks", always: { guard: "settled", target: "planning" } },
+    starting: startingState("decomposing"),
+    decomposing: askingState("askDecompose", "planning"),
     planning: { entry: assign(({ context }) => afterDecompose(context)), always: [{ guard: "failed", target: "failed" }, { target: "working" }] },
-    working: { entry: ["askWork", "spawnAsks"], exit: "stopAsks", always: { guard: "settled", target: "checking" } },
+    working: askingState("askWork", "checking"),
     /** Transient: re-delegate failures, then review, then synthesise. */
     checking: {
       entry: assign(({ context }) => afterWork(context)),
@@ -272,13 +245,11 @@ export const hierarchicalTeamMachine = setup({
         { target: "synthesising" },
       ],
     },
-    reviewing: { entry: ["askReviews", "spawnAsks"], exit: "stopAsks", always: { guard: "settled", target: "judging" } },
+    reviewing: askingState("askReviews", "judging"),
     judging: { entry: assign(({ context }) => afterReview(context)), always: [{ guard: "workPending", target: "working" }, { target: "synthesising" }] },
-    synthesising: { entry: ["askSynthesis", "spawnAsks"], exit: "stopAsks", always: { guard: "settled", target: "concluding" } },
+    synthesising: askingState("askSynthesis", "concluding"),
     concluding: { entry: assign(({ context }) => afterSynthesis(context)), always: [{ guard: "completed", target: "completed" }, { target: "failed" }] },
-    completed: { type: "final" },
-    failed: { type: "final" },
-    cancelled: { type: "final", entry: assign(({ context }) => finishRun(context, { status: "CANCELLED", error: cancelledRun() })) },
+    ...endStates,
   },
   output: ({ context }) => runOutput(context),
 });

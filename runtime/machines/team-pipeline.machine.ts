@@ -1,26 +1,22 @@
-import { assign, enqueueActions, setup, type DoneActorEvent, type ErrorActorEvent } from "xstate";
-import { NeuroflowError, type WireError } from "../protocol/index.js";
+import { assign, setup } from "xstate";
+import { NeuroflowError } from "../protocol/index.js";
 import { finalAnswer } from "../teams/answer-format.js";
 import { pipelineOrder } from "../teams/assignment.js";
 import { stagePrompt } from "../teams/team-prompts.js";
 import {
   appendLog,
-  askMemberNotProvided,
-  batchSettled,
-  cancelledRun,
   failedBecause,
   failureEvents,
   finishRun,
   invalidTeam,
   openAsks,
-  pendingAsks,
   runOutput,
-  settleAsk,
   settledAsks,
   startRun,
   type TeamRunContext,
 } from "../teams/team-run.js";
-import type { MemberAnswer, TeamCancelEvent, TeamRunInput, TeamRunOutput } from "./team.js";
+import { askingState, askMemberNotProvided, endStates, startingState, teamRunActions, teamRunGuards, teamRunHandlers, type TeamRunEvent } from "./team-base.js";
+import type { TeamRunInput, TeamRunOutput } from "./team.js";
 
 /**
  * PIPELINE: members run one after another in ascending priority (ties by agent id), each stage
@@ -44,7 +40,6 @@ export interface PipelineStageResult {
 
 interface PipelineContext extends TeamRunContext {
   config: PipelineConfig;
-  problem: WireError | null;
   /** Agent ids in stage order. */
   stages: string[];
   stage: number;
@@ -52,8 +47,6 @@ interface PipelineContext extends TeamRunContext {
   /** The output handed to the next stage; null until a stage completes. */
   carry: string | null;
 }
-
-type PipelineEvent = TeamCancelEvent | DoneActorEvent<MemberAnswer, string> | ErrorActorEvent<unknown, string>;
 
 function initialContext(input: TeamRunInput): PipelineContext {
   const config = input.coordination.structure === "PIPELINE" ? input.coordination.coordination : null;
@@ -64,9 +57,8 @@ function initialContext(input: TeamRunInput): PipelineContext {
         ? invalidTeam("PIPELINE needs at least one member (a stage)")
         : null;
   return {
-    ...startRun(input, "PIPELINE"),
+    ...startRun(input, "PIPELINE", problem),
     config: config ?? { onStageFailure: "stop", maxRetries: 0 },
-    problem,
     stages: pipelineOrder(input.members).map((member) => member.agentId),
     stage: 0,
     attempt: 1,
@@ -115,63 +107,38 @@ function afterStage(context: PipelineContext): Partial<PipelineContext> {
 export const pipelineTeamMachine = setup({
   types: {
     context: {} as PipelineContext,
-    events: {} as PipelineEvent,
+    events: {} as TeamRunEvent,
     input: {} as TeamRunInput,
     output: {} as TeamRunOutput,
   },
   actors: { askMember: askMemberNotProvided },
   actions: {
+    ...teamRunActions<PipelineContext>(),
     askStage: assign(({ context }) => {
       const agentId = context.stages[context.stage] ?? "";
       const prompt = stagePrompt(context.run.task, context.stage, context.stages.length, context.carry);
       const { answerKey } = context.run.task;
       return openAsks(context, [{ key: String(context.stage), input: { agentId, purpose: "stage", prompt, ...(answerKey ? { answerKey } : {}) } }]);
     }),
-    spawnAsks: enqueueActions(({ context, enqueue }) => {
-      for (const ask of pendingAsks(context.batch)) enqueue.spawnChild("askMember", { id: ask.askId, input: ask.input });
-    }),
-    stopAsks: enqueueActions(({ context, enqueue }) => {
-      for (const ask of pendingAsks(context.batch)) enqueue.stopChild(ask.askId);
-    }),
   },
   guards: {
-    hasProblem: ({ context }) => context.problem !== null,
-    settled: ({ context }) => batchSettled(context.batch),
-    completed: ({ context }) => context.status === "COMPLETED",
-    failed: ({ context }) => context.status === "FAILED",
+    ...teamRunGuards,
   },
 }).createMachine({
   id: "team-pipeline",
   context: ({ input }) => initialContext(input),
   initial: "starting",
-  on: {
-    "xstate.done.actor.*": { actions: assign(({ context, event }) => settleAsk(context, event.actorId, { ok: true, answer: event.output })) },
-    "xstate.error.actor.*": {
-      actions: assign(({ context, event }) => settleAsk(context, event.actorId, { ok: false, error: NeuroflowError.toWire(event.error) })),
-    },
-    "team.cancel": { target: ".cancelled" },
-  },
+  on: teamRunHandlers,
   states: {
-    starting: {
-      always: [
-        { guard: "hasProblem", target: "failed", actions: assign(({ context }) => finishRun(context, { status: "FAILED", error: context.problem ?? invalidTeam("invalid team") })) },
-        { target: "staging" },
-      ],
-    },
+    starting: startingState("staging"),
     /** One stage's ask in flight. */
-    staging: {
-      entry: ["askStage", "spawnAsks"],
-      exit: "stopAsks",
-      always: { guard: "settled", target: "handing" },
-    },
+    staging: askingState("askStage", "handing"),
     /** Transient: hand on, retry, skip or end. */
     handing: {
       entry: assign(({ context }) => afterStage(context)),
       always: [{ guard: "completed", target: "completed" }, { guard: "failed", target: "failed" }, { target: "staging" }],
     },
-    completed: { type: "final" },
-    failed: { type: "final" },
-    cancelled: { type: "final", entry: assign(({ context }) => finishRun(context, { status: "CANCELLED", error: cancelledRun() })) },
+    ...endStates,
   },
   output: ({ context }) => runOutput(context),
 });

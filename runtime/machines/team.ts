@@ -1,4 +1,3 @@
-import { fromPromise } from "xstate";
 import type {
   AnswerKey,
   AskPurpose,
@@ -84,8 +83,7 @@ export interface MemberAnswer {
  */
 export type AskMember = (input: AskMemberInput, signal: AbortSignal) => Promise<MemberAnswer>;
 
-/** The `askMember` actor logic from a plain function; the wiring provides it with `.provide({ actors: { askMember } })`. */
-export const askMemberActor = (ask: AskMember) => fromPromise<MemberAnswer, AskMemberInput>(({ input, signal }) => ask(input, signal));
+export { askMemberActor, askMemberActorBy, type AskMemberLogic } from "./team-base.js";
 
 /** The only event from outside: stop all member work and end CANCELLED. */
 export type TeamCancelEvent = { type: "team.cancel" };
@@ -113,7 +111,8 @@ export type TeamMachine = typeof hierarchicalTeamMachine | typeof collaborativeT
 
 /**
  * The machine of a structure. The wiring provides `askMember` and starts it:
- * `createActor(teamMachineFor(s).provide({ actors: { askMember } }), { input }).start()`.
+ * `createActor(teamMachineFor(s).provide({ actors: { askMember: askMemberActor(ask) } }), { input }).start()`.
+ * A host running many teams provides each machine once, with `askMemberActorBy` (see team-base.ts).
  */
 export function teamMachineFor(structure: TeamStructure): TeamMachine {
   switch (structure) {

@@ -1,8 +1,8 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { createActor } from "xstate";
+import { createActor, type AnyActorRef } from "xstate";
 import { createAskMember } from "../actors/ask-member.actor.js";
-import { askMemberActor, teamMachineFor, type TeamRunInput, type TeamRunOutput } from "../machines/team.js";
+import { askMemberActorBy, teamMachineFor, type AskMember, type TeamMachine, type TeamRunInput, type TeamRunOutput } from "../machines/team.js";
 import {
   encodeJson,
   NeuroflowError,
@@ -11,6 +11,7 @@ import {
   type TeamLogEntry,
   type TeamRunReply,
   type TeamRunRequest,
+  type TeamStructure,
 } from "../protocol/index.js";
 
 export interface TeamExecutionDeps {
@@ -49,6 +50,20 @@ export function teamRunInput(request: TeamRunRequest): TeamRunInput {
   };
 }
 
+/** Each running team's `askMember` function, by the actor system of its run. */
+const runAsks = new WeakMap<AnyActorRef["system"], AskMember>();
+/** Each structure's machine with `askMember` provided, built once: providing rebuilds the machine, which cost more than the rest of a vote round. */
+const providedMachines = new Map<TeamStructure, TeamMachine>();
+
+function providedMachine(structure: TeamStructure): TeamMachine {
+  let machine = providedMachines.get(structure);
+  if (machine === undefined) {
+    machine = teamMachineFor(structure).provide({ actors: { askMember: askMemberActorBy((system) => runAsks.get(system)) } });
+    providedMachines.set(structure, machine);
+  }
+  return machine;
+}
+
 /**
  * Starts the structure's team machine for a validated run request, with `askMember` provided by
  * agent calls over the bus (runtime/actors/ask-member.actor.ts). Every entry the machine appends
@@ -61,7 +76,9 @@ export function startTeamExecution(deps: TeamExecutionDeps, request: TeamRunRequ
   const now = deps.now ?? Date.now;
   const startedAt = now();
   const run = { orgId: request.orgId, teamId: request.teamId, executionId: request.executionId };
-  const logger = deps.logger.child(run);
+  let runLogger: Logger | undefined;
+  // Bound on first use: most runs log nothing at their level, and binding costs more than the rest of a run's logging.
+  const logger = () => (runLogger ??= deps.logger.child(run));
   const subject = subjects.teamExecEvents(run.orgId, run.teamId, run.executionId);
   const ask = createAskMember({
     nc: deps.nc,
@@ -71,22 +88,27 @@ export function startTeamExecution(deps: TeamExecutionDeps, request: TeamRunRequ
     logger,
     now,
   });
-  const machine = teamMachineFor(request.coordination.structure).provide({ actors: { askMember: askMemberActor(ask) } });
-  const actor = createActor(machine, { input: teamRunInput(request) });
+  const actor = createActor(providedMachine(request.coordination.structure), { input: teamRunInput(request) });
+  runAsks.set(actor.system, ask);
 
   /** When each entry was published, by seq: the reply's log carries the same `at` as the events. */
   const publishedAt = new Map<number, string>();
   let publishedSeq = 0;
   const publishNew = (log: readonly TeamLogEntry[]) => {
-    for (const entry of log) {
-      if (entry.seq <= publishedSeq) continue;
-      const event = toTeamExecEvent(run, entry, new Date(now()));
+    const last = log[log.length - 1];
+    if (last === undefined || last.seq <= publishedSeq) return;
+    // Entries appended by one step go out together, with one time.
+    const at = new Date(now());
+    for (let index = log.length - (last.seq - publishedSeq); index < log.length; index++) {
+      const entry = log[index];
+      if (entry === undefined) continue;
+      const event = toTeamExecEvent(run, entry, at);
       publishedAt.set(entry.seq, event.at);
       try {
         deps.nc.publish(subject, encodeJson(event));
       } catch (error) {
         // The reply still carries the whole log, so the record can be completed from it.
-        logger.warn({ err: error, seq: entry.seq }, "could not publish a team event");
+        logger().warn({ err: error, seq: entry.seq }, "could not publish a team event");
       }
       publishedSeq = entry.seq;
     }
@@ -104,8 +126,8 @@ export function startTeamExecution(deps: TeamExecutionDeps, request: TeamRunRequ
         durationMs: Math.max(0, completedAt - startedAt),
         workerId: deps.workerId,
       };
-      if (output.status === "FAILED") logger.warn({ error: output.error }, "team execution failed");
-      else logger.info({ status: output.status, costMicroUsd: output.costMicroUsd }, "team execution ended");
+      if (output.status === "FAILED") logger().warn({ error: output.error }, "team execution failed");
+      else if (deps.logger.isLevelEnabled("debug")) logger().debug({ status: output.status, costMicroUsd: output.costMicroUsd }, "team execution ended");
       resolve({ ok: true, output: wire });
     };
     actor.subscribe({
@@ -114,12 +136,12 @@ export function startTeamExecution(deps: TeamExecutionDeps, request: TeamRunRequ
         if (snapshot.status === "done") finish(snapshot.output);
       },
       error: (error) => {
-        logger.error({ err: error }, "team machine failed");
+        logger().error({ err: error }, "team machine failed");
         resolve({ ok: false, error: NeuroflowError.toWire(error) });
       },
     });
   });
-  logger.info({ structure: request.coordination.structure, members: request.members.length }, "team execution started");
+  if (deps.logger.isLevelEnabled("debug")) logger().debug({ structure: request.coordination.structure, members: request.members.length }, "team execution started");
   actor.start();
   publishNew(actor.getSnapshot().context.log);
 

@@ -1,14 +1,13 @@
-import { fromPromise } from "xstate";
 import { NeuroflowError, type TeamEvent, type TeamLogEntry, type TeamParticipation, type TeamStructure, type TokenUsage, type WireError } from "../protocol/index.js";
 import type { AskMemberInput, MemberAnswer, TeamMemberInfo, TeamRunInput, TeamRunOutput, TeamRunStatus } from "../machines/team.js";
 
 /**
  * The bookkeeping every team machine shares, as pure functions over its context: the log (with
- * `seq`), participation and cost, and batches of parallel member asks. A machine spawns one
- * `askMember` child per ask of the open batch (ids `ask-1`, `ask-2`, …), settles each from its
- * `xstate.done.actor.*` / `xstate.error.actor.*` event, and moves on once the batch is settled.
- * Results are read back in the order the asks were made, so processing never depends on which
- * member answered first.
+ * `seq`), participation and cost, and batches of parallel member asks. A machine opens a batch
+ * (ask ids `ask-1`, `ask-2`, … over the whole run), runs it as one `askMember` child (id: the
+ * batch's id), settles its asks from the child's `team.asks.settled` events, and moves on once the
+ * batch is settled. Results are read back in the order the asks were made, so processing never
+ * depends on which member answered first.
  */
 
 /** One ask to make; `key` tells the machine what it was for (an agent id, a subtask index, …). */
@@ -27,15 +26,21 @@ export interface SettledAsk extends OpenAsk {
   result: AskResult;
 }
 
-/** The asks in flight together; `results` is keyed by ask id. */
+/** The asks in flight together; `results` is keyed by ask id. `id` names the child that runs them ("" before the first batch). */
 export interface AskBatch {
+  id: string;
   asks: OpenAsk[];
   results: Record<string, AskResult>;
 }
 
+/** How one ask of a batch ended, as the batch's child reports it: the answer, or what it rejected with. */
+export type AskSettlement = { askId: string; ok: true; answer: MemberAnswer } | { askId: string; ok: false; error: unknown };
+
 /** What every team machine's context has besides its structure's own state. */
 export interface TeamRunContext {
   run: TeamRunInput;
+  /** What makes the team unable to run at all (checked before anyone is asked), or null. */
+  problem: WireError | null;
   log: TeamLogEntry[];
   /** One entry per member, in member order. */
   participation: TeamParticipation[];
@@ -51,12 +56,13 @@ export interface TeamRunContext {
 const zeroUsage = (): TokenUsage => ({ promptTokens: 0, completionTokens: 0 });
 
 /** The context of a run that has not asked anyone yet; its log starts with `team.started`. */
-export function startRun(run: TeamRunInput, structure: TeamStructure): TeamRunContext {
+export function startRun(run: TeamRunInput, structure: TeamStructure, problem: WireError | null = null): TeamRunContext {
   return {
     run,
+    problem,
     log: [{ seq: 1, event: { type: "team.started", structure, members: run.members.map((member) => member.agentId) } }],
     participation: run.members.map((member) => ({ agentId: member.agentId, calls: 0, failures: 0, tokens: zeroUsage(), costMicroUsd: 0 })),
-    batch: { asks: [], results: {} },
+    batch: { id: "", asks: [], results: {} },
     askCount: 0,
     status: null,
     answer: null,
@@ -83,13 +89,13 @@ export const cancelledRun = (): WireError => ({ code: "CANCELLED", message: "tea
 /** `error` with `what` put in front of its message: the member's code, the team's context. */
 export const failedBecause = (what: string, error: WireError): WireError => ({ ...error, message: `${what}: ${error.message}` });
 
-/** Opens a new batch (the previous one must be settled) and counts a call per ask. */
+/** Opens a new batch (the previous one must be settled) and counts a call per ask. Its id is `asks-<id of its first ask>`. */
 export function openAsks(context: TeamRunContext, requests: readonly AskRequest[]): Pick<TeamRunContext, "batch" | "askCount" | "participation"> {
   const asks = requests.map((request, index) => ({ ...request, askId: `ask-${context.askCount + index + 1}` }));
   const calls = new Map<string, number>();
   for (const ask of asks) calls.set(ask.input.agentId, (calls.get(ask.input.agentId) ?? 0) + 1);
   return {
-    batch: { asks, results: {} },
+    batch: { id: `asks-${context.askCount + 1}`, asks, results: {} },
     askCount: context.askCount + asks.length,
     participation: context.participation.map((entry) => ({ ...entry, calls: entry.calls + (calls.get(entry.agentId) ?? 0) })),
   };
@@ -100,19 +106,45 @@ export function openAsks(context: TeamRunContext, requests: readonly AskRequest[
  * (or settled already) changes nothing: a late event from an ask the team stopped waiting for.
  */
 export function settleAsk(context: TeamRunContext, askId: string, result: AskResult): Partial<Pick<TeamRunContext, "batch" | "participation">> {
-  const ask = context.batch.asks.find((candidate) => candidate.askId === askId);
-  if (ask === undefined || context.batch.results[askId] !== undefined) return {};
-  const participation = context.participation.map((entry) => {
-    if (entry.agentId !== ask.input.agentId) return entry;
-    if (!result.ok) return { ...entry, failures: entry.failures + 1 };
+  return settleAsks(context, [{ askId, result }]);
+}
+
+/**
+ * {@link settleAsk} for several results at once, in order, copying the batch and participation
+ * once. Returns `{}` when none of them belongs to the open batch.
+ */
+export function settleAsks(context: TeamRunContext, settled: ReadonlyArray<{ askId: string; result: AskResult }>): Partial<Pick<TeamRunContext, "batch" | "participation">> {
+  const { batch } = context;
+  let results: Record<string, AskResult> | undefined;
+  let participation: TeamParticipation[] | undefined;
+  for (const { askId, result } of settled) {
+    const ask = batch.asks.find((candidate) => candidate.askId === askId);
+    if (ask === undefined || (results ?? batch.results)[askId] !== undefined) continue;
+    results ??= { ...batch.results };
+    results[askId] = result;
+    participation ??= [...context.participation];
+    const index = participation.findIndex((entry) => entry.agentId === ask.input.agentId);
+    const entry = participation[index];
+    if (entry === undefined) continue;
+    if (!result.ok) {
+      participation[index] = { ...entry, failures: entry.failures + 1 };
+      continue;
+    }
     const { usage, costMicroUsd } = result.answer;
-    return {
+    participation[index] = {
       ...entry,
       tokens: { promptTokens: entry.tokens.promptTokens + usage.promptTokens, completionTokens: entry.tokens.completionTokens + usage.completionTokens },
       costMicroUsd: entry.costMicroUsd + costMicroUsd,
     };
-  });
-  return { batch: { asks: context.batch.asks, results: { ...context.batch.results, [askId]: result } }, participation };
+  }
+  if (results === undefined || participation === undefined) return {};
+  return { batch: { id: batch.id, asks: batch.asks, results }, participation };
+}
+
+/** An ask's result from its settlement: a rejection becomes the wire error it carries (INTERNAL for anything but a NeuroflowError). */
+export function askResultOf(settlement: AskSettlement): { askId: string; result: AskResult } {
+  if (settlement.ok) return { askId: settlement.askId, result: { ok: true, answer: settlement.answer } };
+  return { askId: settlement.askId, result: { ok: false, error: NeuroflowError.toWire(settlement.error) } };
 }
 
 /** The asks of the open batch still waiting for a result. */
@@ -120,7 +152,7 @@ export function pendingAsks(batch: AskBatch): OpenAsk[] {
   return batch.asks.filter((ask) => batch.results[ask.askId] === undefined);
 }
 
-export const batchSettled = (batch: AskBatch): boolean => pendingAsks(batch).length === 0;
+export const batchSettled = (batch: AskBatch): boolean => batch.asks.every((ask) => batch.results[ask.askId] !== undefined);
 
 /** The settled asks of the batch, in the order they were made. */
 export function settledAsks(batch: AskBatch): SettledAsk[] {
@@ -130,14 +162,13 @@ export function settledAsks(batch: AskBatch): SettledAsk[] {
   });
 }
 
-/** Settles every pending ask as timed out (the machine stops their actors alongside). */
+/** Settles every pending ask as timed out (the machine stops the batch's child alongside). */
 export function timeOutPending(context: TeamRunContext, timeoutMs: number): Partial<Pick<TeamRunContext, "batch" | "participation">> {
-  let next: TeamRunContext = context;
-  for (const ask of pendingAsks(context.batch)) {
-    const error: WireError = { code: "TIMEOUT", message: `no answer within ${timeoutMs} ms`, retryable: false };
-    next = { ...next, ...settleAsk(next, ask.askId, { ok: false, error }) };
-  }
-  return { batch: next.batch, participation: next.participation };
+  const error: WireError = { code: "TIMEOUT", message: `no answer within ${timeoutMs} ms`, retryable: false };
+  return settleAsks(
+    context,
+    pendingAsks(context.batch).map((ask) => ({ askId: ask.askId, result: { ok: false, error } })),
+  );
 }
 
 /** `team.member.failed` for each failed ask of the batch, in ask order. */
@@ -190,8 +221,3 @@ export function runOutput(context: TeamRunContext): TeamRunOutput {
 export function byPriorityDesc(members: readonly TeamMemberInfo[]): TeamMemberInfo[] {
   return [...members].sort((a, b) => b.priority - a.priority || (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
 }
-
-/** The placeholder every team machine declares; the wiring and tests provide the real one. */
-export const askMemberNotProvided = fromPromise<MemberAnswer, AskMemberInput>(async () => {
-  throw new NeuroflowError("INTERNAL", "askMember is not provided");
-});

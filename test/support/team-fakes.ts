@@ -1,6 +1,16 @@
 import { expect } from "vitest";
-import { createActor, fromPromise, toPromise } from "xstate";
-import type { AskMemberInput, MemberAnswer, TeamMachine, TeamMemberInfo, TeamRunInput, TeamRunOutput, TeamTask } from "../../runtime/machines/team.js";
+import { createActor, toPromise } from "xstate";
+import {
+  askMemberActor,
+  type AskMemberInput,
+  type AskMemberLogic,
+  type MemberAnswer,
+  type TeamMachine,
+  type TeamMemberInfo,
+  type TeamRunInput,
+  type TeamRunOutput,
+  type TeamTask,
+} from "../../runtime/machines/team.js";
 import {
   NeuroflowError,
   teamCoordinationSchema,
@@ -38,7 +48,7 @@ export const COST_PER_ANSWER = 3;
 export type Reply = string | NeuroflowError;
 
 export interface ScriptedAsk {
-  actor: ReturnType<typeof fromPromise<MemberAnswer, AskMemberInput>>;
+  actor: AskMemberLogic;
   calls: AskMemberInput[];
 }
 
@@ -46,7 +56,7 @@ export interface ScriptedAsk {
 export function scriptedAsk(reply: (input: AskMemberInput, n: number) => Reply): ScriptedAsk {
   const calls: AskMemberInput[] = [];
   const perMember = new Map<string, number>();
-  const actor = fromPromise<MemberAnswer, AskMemberInput>(async ({ input }) => {
+  const actor = askMemberActor(async (input): Promise<MemberAnswer> => {
     calls.push(input);
     const n = (perMember.get(input.agentId) ?? 0) + 1;
     perMember.set(input.agentId, n);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { createActor, fromPromise, toPromise } from "xstate";
+import { createActor, toPromise } from "xstate";
 import { collaborativeTeamMachine } from "../../runtime/machines/team-collaborative.machine.js";
 import { democraticTeamMachine } from "../../runtime/machines/team-democratic.machine.js";
 import { hierarchicalTeamMachine } from "../../runtime/machines/team-hierarchical.machine.js";
 import { pipelineTeamMachine } from "../../runtime/machines/team-pipeline.machine.js";
-import { teamMachineFor, type AskMemberInput, type MemberAnswer } from "../../runtime/machines/team.js";
+import { askMemberActor, teamMachineFor, type AskMemberInput, type MemberAnswer } from "../../runtime/machines/team.js";
 import { teamStructureSchema, type TeamStructure } from "../../runtime/protocol/index.js";
 import { expectConsistent, member, runInput } from "../support/team-fakes.js";
 
@@ -18,7 +18,7 @@ const coordinations: Record<TeamStructure, unknown> = {
 /** An askMember whose asks never end on their own; it records each ask's signal. */
 function hangingAsk() {
   const asks: { input: AskMemberInput; signal: AbortSignal }[] = [];
-  const actor = fromPromise<MemberAnswer, AskMemberInput>(({ input, signal }) => {
+  const actor = askMemberActor((input, signal) => {
     asks.push({ input, signal });
     return new Promise<MemberAnswer>(() => undefined);
   });

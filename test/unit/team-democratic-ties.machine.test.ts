@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { createActor, fromPromise, SimulatedClock, toPromise } from "xstate";
+import { createActor, SimulatedClock, toPromise } from "xstate";
 import { democraticTeamMachine } from "../../runtime/machines/team-democratic.machine.js";
-import type { AskMemberInput, MemberAnswer } from "../../runtime/machines/team.js";
+import { askMemberActor, type AskMemberInput, type MemberAnswer } from "../../runtime/machines/team.js";
 import { ANSWER_INSTRUCTION } from "../../runtime/teams/answer-format.js";
 import { createPrng, recount, tallyResultSchema } from "../../runtime/teams/voting/index.js";
 import { eventsOf, expectConsistent, fail, member, memberNumber, runInput, runTeam, says, scriptedAsk, type Reply } from "../support/team-fakes.js";
@@ -77,7 +77,7 @@ describe("democratic ties", () => {
     const clock = new SimulatedClock();
     const calls: AskMemberInput[] = [];
     const aborted: string[] = [];
-    const askMember = fromPromise<MemberAnswer, AskMemberInput>(({ input, signal }) => {
+    const askMember = askMemberActor((input, signal) => {
       calls.push(input);
       signal.addEventListener("abort", () => aborted.push(input.agentId));
       if (memberNumber(input) === 3) return new Promise<MemberAnswer>(() => undefined);

@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { describeIssues, rankedBallotSchema, singleChoiceBallotSchema } from "./ballot.js";
 import { canonicalJson, compareCodeUnits, type JsonValue } from "./canonical-json.js";
 import type { RejectedBallot } from "./result.js";
@@ -20,13 +19,15 @@ export interface Admission {
   rejected: RejectedBallot[];
 }
 
-/** Reads a claimed voter id off anything, without trusting the rest of the ballot. */
-const claimedVoterSchema = z.object({ voterId: z.string() });
-
-/** The voter id a ballot claims, or null when it has no string `voterId`. */
+/**
+ * The voter id a ballot claims, or null when it is not an object with a string `voterId`. Reads
+ * nothing else, so the rest of the ballot need not be trusted. (A plain check rather than a schema:
+ * sorting ballots asks this of every ballot, and a count is on every team's hot path.)
+ */
 export function claimedVoterId(ballot: JsonValue): string | null {
-  const parsed = claimedVoterSchema.safeParse(ballot);
-  return parsed.success ? parsed.data.voterId : null;
+  if (typeof ballot !== "object" || ballot === null || Array.isArray(ballot)) return null;
+  const voterId = ballot.voterId;
+  return typeof voterId === "string" ? voterId : null;
 }
 
 /**
@@ -35,10 +36,35 @@ export function claimedVoterId(ballot: JsonValue): string | null {
  * voter's ballot where they expect it.
  */
 export function compareBallots(a: JsonValue, b: JsonValue): number {
-  const voterA = claimedVoterId(a);
-  const voterB = claimedVoterId(b);
-  if (voterA !== voterB) return voterA === null ? -1 : voterB === null ? 1 : compareCodeUnits(voterA, voterB);
-  return compareCodeUnits(canonicalJson(a), canonicalJson(b));
+  return compareKeyed({ ballot: a, voterId: claimedVoterId(a) }, { ballot: b, voterId: claimedVoterId(b) });
+}
+
+/** A ballot with its sort keys: the claimed voter id, and its canonical JSON once a tie needs it. */
+interface Keyed<T> {
+  ballot: JsonValue;
+  voterId: string | null;
+  text?: string;
+  item?: T;
+}
+
+function compareKeyed<T>(a: Keyed<T>, b: Keyed<T>): number {
+  if (a.voterId !== b.voterId) return a.voterId === null ? -1 : b.voterId === null ? 1 : compareCodeUnits(a.voterId, b.voterId);
+  a.text ??= canonicalJson(a.ballot);
+  b.text ??= canonicalJson(b.ballot);
+  return compareCodeUnits(a.text, b.text);
+}
+
+/**
+ * `items` sorted by their ballots (`ballotOf`) in {@link compareBallots} order, each ballot's keys
+ * computed once instead of on every comparison. Returns a new array.
+ */
+export function sortByBallot<T>(items: readonly T[], ballotOf: (item: T) => JsonValue): T[] {
+  const keyed = items.map((item): Keyed<T> => {
+    const ballot = ballotOf(item);
+    return { ballot, voterId: claimedVoterId(ballot), item };
+  });
+  keyed.sort(compareKeyed);
+  return keyed.map((entry) => entry.item as T);
 }
 
 /**
@@ -92,8 +118,7 @@ export function admitBallots(
 
   counted.sort((a, b) => compareCodeUnits(a.voterId, b.voterId));
   // One voter's ballots all get the same reason, so ballot order alone orders the rejections.
-  rejected.sort((a, b) => compareBallots(a.ballot, b.ballot));
-  return { counted, rejected };
+  return { counted, rejected: sortByBallot(rejected, (entry) => entry.ballot) };
 }
 
 function parseCountedBallot(

@@ -1,5 +1,5 @@
 import { NeuroflowError } from "../../protocol/errors.js";
-import { admitBallots, compareBallots, type CountedBallot } from "./ballot-admission.js";
+import { admitBallots, sortByBallot, type CountedBallot } from "./ballot-admission.js";
 import { countBorda } from "./borda-count.js";
 import { toJsonValue } from "./canonical-json.js";
 import { runInstantRunoff } from "./instant-runoff.js";
@@ -31,9 +31,11 @@ export function tally(rule: VotingRuleInput, ballots: readonly unknown[], contex
   const parsedRule = parseVotingRule(rule);
   const resolved = resolveContext(parsedRule, context);
   if (!Array.isArray(ballots)) throw new NeuroflowError("VALIDATION_FAILED", "ballots must be an array");
-  const stored = ballots.map((ballot: unknown, index) => toJsonValue(ballot, `ballots[${index}]`));
   // Canonical order makes the stored input — and with it the whole result — independent of arrival order.
-  stored.sort(compareBallots);
+  const stored = sortByBallot(
+    ballots.map((ballot: unknown, index) => toJsonValue(ballot, `ballots[${index}]`)),
+    (ballot) => ballot,
+  );
   const input: TallyInput = { rule: parsedRule, ballots: stored, context: resolved.stored };
 
   const { counted, rejected } = admitBallots(ballotKindOf(parsedRule), input.ballots, resolved.eligible, resolved.options);
