@@ -17,8 +17,10 @@ import { printTable, writeResult, type BenchRow } from "./runtime/report.js";
  * 1. round trip: sequential agent calls (`nf.<org>.agent.<id>.call`, one worker process, simulated
  *    provider with 0 latency) vs request/reply to an echo responder in a process of its own;
  * 2. calls per second at 64 in flight over 64 agents vs raw request/reply at 64 in flight;
- * 3. idle agents per worker within 1 GiB RSS (a worker's AgentHost in a child process);
- * 4. reactivation from snapshot (passivate, then `activate()` back: KV get + restore + start);
+ * 3. idle agents per worker within 1 GiB RSS (a worker's AgentHost in a child process): the agents
+ *    it holds and serves without a store read — live actors and resting agents (snapshot text);
+ * 4. reactivation from snapshot (passivate, then `activate()` back: KV get + restore + start), and
+ *    waking a resting agent (no store read);
  * 5. recovery: SIGKILL one of two workers, time until its agents answer calls again;
  * and two explanations: `breakdown` (worker CPU per call, layer by layer) and `memory` (heap per
  * idle agent, piece by piece), both with the real runtime modules and no NATS.
@@ -191,12 +193,22 @@ if (figures.raw && figures.runtime) {
 }
 if (idle) {
   const rssOk = idle.final.rss <= idle.rssLimit;
+  const checked = idle.check.status === "COMPLETED" && idle.check.storeReads === 0 && idle.check.remembered;
   rows.push({
     measure: `idle agents in one worker within ${Math.round(idle.rssLimit / mib)} MiB RSS (${idle.work}; stopped by ${idle.stoppedBy})`,
     unit: "agents",
     goal: "≥ 100000 within 1 GiB RSS",
     runtime: idle.withinLimit,
-    pass: idle.withinLimit >= 100_000 && idle.rssLimit <= 1024 * mib,
+    pass: idle.withinLimit >= 100_000 && idle.rssLimit <= 1024 * mib && checked,
+  });
+  rows.push({ measure: `  of them resting (snapshot text), at the end`, unit: "agents", goal: "", runtime: idle.final.resting });
+  rows.push({ measure: `  of them live actors, at the end`, unit: "agents", goal: "", runtime: idle.final.live });
+  rows.push({
+    measure: `  one of the first agents called again: ${idle.check.status}, ${idle.check.storeReads} store reads, memory ${idle.check.remembered ? "kept" : "LOST"}`,
+    unit: "ms",
+    goal: "0 store reads",
+    runtime: idle.check.ms,
+    pass: checked,
   });
   rows.push({ measure: `  RSS with ${idle.reached} agents (after GC)`, unit: "MiB", goal: "≤ 1024", runtime: idle.final.rss / mib, pass: rssOk });
   rows.push({ measure: "  heap used with them (after GC)", unit: "MiB", goal: "", runtime: idle.final.heapUsed / mib });
@@ -211,7 +223,9 @@ if (idle) {
 }
 if (reactivation) {
   rows.push({ measure: "reactivation from snapshot p99", unit: "ms", goal: "≤ 5", runtime: reactivation.activate.p99, pass: reactivation.activate.p99 <= 5 });
-  rows.push({ measure: "  reactivation p50", unit: "ms", goal: "", runtime: reactivation.activate.p50 });
+  rows.push({ measure: `  reactivation p50 (store reads per activation: ${reactivation.storeReadsPerActivation})`, unit: "ms", goal: "", runtime: reactivation.activate.p50 });
+  rows.push({ measure: "  waking a resting agent (no store read) p50", unit: "ms", goal: "", runtime: reactivation.wake.p50 });
+  rows.push({ measure: "  waking a resting agent (no store read) p99", unit: "ms", goal: "", runtime: reactivation.wake.p99 });
   rows.push({ measure: "  its KV get alone, p50", unit: "ms", goal: "", runtime: reactivation.kvGet.p50 });
   rows.push({ measure: "  its KV get alone, p99", unit: "ms", goal: "", runtime: reactivation.kvGet.p99 });
   rows.push({ measure: "  createActor(snapshot) + start alone, p99", unit: "ms", goal: "", runtime: reactivation.restoreCpu.p99 });
@@ -240,7 +254,7 @@ if (figures.raw && figures.runtime) {
 }
 if (figures.whatIf && figures.raw && figures.rawLatency) {
   const { raw, rawLatency: rawRound } = figures;
-  console.log("\nWhat-if worker variants (each row adds one change; same bus, same raw baseline):");
+  console.log("\nWhat-if worker variants (same bus, same raw baseline; WHAT_IF_VARIANTS in bench/runtime/call-columns.ts):");
   console.table(
     figures.whatIf.map((row) => ({
       variant: row.variant,

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { KV } from "@nats-io/kv";
 import { createActor, type Actor } from "xstate";
 import { createLogger } from "../../common/logger.js";
-import { createCallModel } from "../../runtime/actors/call-model.actor.js";
+import { createCallModel, modelCallActions } from "../../runtime/actors/call-model.actor.js";
 import { agentMachine } from "../../runtime/machines/agent.machine.js";
 import { defaultPrices } from "../../runtime/providers/prices.js";
 import { providersFromEnv } from "../../runtime/providers/registry-from-env.js";
@@ -17,6 +17,7 @@ import {
   type AgentTask,
 } from "../../runtime/protocol/index.js";
 import { AgentActivations, type HostedAgent } from "../../runtime/system/agent-activations.js";
+import { StatusCoalescer } from "../../runtime/system/status-events.js";
 import { SnapshotStore } from "../../runtime/system/snapshot-store.js";
 import { benchTask } from "./calls.js";
 
@@ -53,13 +54,20 @@ function instantKv(): KV {
   return kv as unknown as KV;
 }
 
-/** Runs `calls` calls over `agents` lanes (one agent each) and returns CPU µs per call. */
+/**
+ * Runs `calls` calls over `agents` lanes (one agent each) and returns CPU µs per call. Each lane
+ * yields to the event loop after each call, as calls arriving from a socket do (and the status
+ * events of the tick are flushed).
+ */
 async function cpuPerCall(calls: number, agents: number, call: (lane: number) => Promise<void>): Promise<number> {
   const lanes = async (count: number) => {
     let next = 0;
     await Promise.all(
       Array.from({ length: agents }, async (_, lane) => {
-        while (next++ < count) await call(lane);
+        while (next++ < count) {
+          await call(lane);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       }),
     );
   };
@@ -75,7 +83,9 @@ function outcomes(actor: Actor<typeof agentMachine>): (executionId: string) => P
   const waiting = new Map<string, () => void>();
   actor.subscribe((snapshot) => {
     const id = snapshot.context.last?.executionId;
-    if (id !== undefined) waiting.get(id)?.();
+    if (id === undefined) return;
+    waiting.get(id)?.();
+    waiting.delete(id);
   });
   return (executionId) => new Promise<void>((resolve) => waiting.set(executionId, resolve));
 }
@@ -83,14 +93,14 @@ function outcomes(actor: Actor<typeof agentMachine>): (executionId: string) => P
 /**
  * Where a worker's CPU goes per agent call, layer by layer, with the real runtime modules in this
  * process and no NATS: the agent machine alone; AgentActivations (status events, no snapshot
- * write); + snapshot saves as AgentActivations schedules them, on an instant KV; + the rest of a call's work in AgentHost
- * (zod decode of the task, subject parse, a pino child logger and JSON encoding per status event,
- * the encoded reply — emulated, since AgentHost's handlers are private); and that last stage
- * without the per-event child logger and without zod, to size those two proposals.
+ * write); + snapshot saves and rests as AgentActivations schedules them, on an instant KV; + the
+ * rest of a call's work in AgentHost (subject parse, zod decode of the task, the encoded reply,
+ * then the status events coalesced per tick and encoded — emulated, since AgentHost's handlers are
+ * private); and that last stage without zod, to size that proposal.
  */
 export async function measureBreakdown(options: BreakdownOptions): Promise<BreakdownStage[]> {
   const providers = providersFromEnv({}, { simulated: { latencyMs: 0 } });
-  const machine = agentMachine.provide({ actors: { callModel: createCallModel({ providers, prices: defaultPrices }) } });
+  const machine = agentMachine.provide({ actions: modelCallActions(createCallModel({ providers, prices: defaultPrices })).actions });
   const orgId = randomUUID();
   const agentIds = Array.from({ length: options.agents }, () => randomUUID());
   const logger = createLogger("bench-breakdown", { level: "warn" });
@@ -117,21 +127,19 @@ export async function measureBreakdown(options: BreakdownOptions): Promise<Break
   stages.push({ stage: "agent machine (XState) + simulated provider", run: machineOnly });
 
   /** AgentActivations with the given store and host-like event handling. */
-  const activationsStage = async (config: { save: boolean; hostWork: boolean; childLogger: boolean; zod: boolean }): Promise<number> => {
+  const activationsStage = async (config: { save: boolean; hostWork: boolean; zod: boolean }): Promise<number> => {
     const waiting = new Map<string, () => void>();
-    const onEvents = (hosted: HostedAgent, events: AgentStatusChanged[]) => {
+    const statusOut = new StatusCoalescer((event) => void encodeJson(event));
+    const onEvents = (_hosted: HostedAgent, events: AgentStatusChanged[]) => {
       for (const event of events) {
-        if (config.hostWork) {
-          // AgentHost.#emit: a child logger per event, then the event encoded and published.
-          if (config.childLogger) logger.child({ orgId: hosted.orgId, agentId: hosted.agentId });
-          encodeJson(event);
-        }
         const execution = event.execution;
         if (execution && execution.status !== "RUNNING") {
-          // AgentHost.#answerCall: the reply encoded.
+          // AgentHost.#answerCall: the reply encoded, before the status event.
           if (config.hostWork) encodeJson({ ok: true, workerId: "bench", execution });
           waiting.get(execution.executionId)?.();
         }
+        // AgentHost.#publish: coalesced per agent and tick, then encoded and published.
+        if (config.hostWork) statusOut.push(event);
       }
     };
     const activations = new AgentActivations({
@@ -145,20 +153,22 @@ export async function measureBreakdown(options: BreakdownOptions): Promise<Break
       mayWrite: () => config.save,
       onDrop: () => undefined,
     });
-    const hosted = await Promise.all(agentIds.map((agentId) => activations.activate(orgId, agentId)));
+    await Promise.all(agentIds.map((agentId) => activations.activate(orgId, agentId)));
     const us = await cpuPerCall(options.calls, options.agents, async (lane) => {
-      const agent = hosted[lane]!;
-      let task: AgentTask = benchTask(orgId, agent.agentId);
+      const agentId = agentIds[lane]!;
+      let task: AgentTask = benchTask(orgId, agentId);
       if (config.hostWork) {
         // AgentHost.#onCall: subject parsed, task decoded from the wire and checked, shard found.
-        const subject = subjects.agentCall(orgId, agent.agentId);
+        const subject = subjects.agentCall(orgId, agentId);
         const bytes = encodeJson(task);
         parseSubject(subject);
         task = config.zod ? decodeJson(agentTaskSchema, bytes, "agent call") : (JSON.parse(new TextDecoder().decode(bytes)) as AgentTask);
         shardOf(task.agentId);
       }
       const finished = new Promise<void>((resolve) => waiting.set(task.executionId, resolve));
-      agent.actor.send({ type: "task.received", task });
+      // AgentHost.#route: the live agent, or the resting one brought back (no store read).
+      const hosted = activations.wake(agentId) ?? (await activations.activate(orgId, agentId));
+      hosted.actor.send({ type: "task.received", task });
       await finished;
       waiting.delete(task.executionId);
     });
@@ -167,11 +177,10 @@ export async function measureBreakdown(options: BreakdownOptions): Promise<Break
   };
 
   const layer = (stage: string, config: Parameters<typeof activationsStage>[0]) => stages.push({ stage, run: () => activationsStage(config) });
-  layer("+ AgentActivations: status events, no snapshot write", { save: false, hostWork: false, childLogger: false, zod: true });
-  layer("+ snapshot saves (coalesced, ≤ 1/s per agent; instant KV)", { save: true, hostWork: false, childLogger: false, zod: true });
-  layer("+ AgentHost call work (zod decode, child logger + encode per event, reply)", { save: true, hostWork: true, childLogger: true, zod: true });
-  layer("  stage 4 without the per-event child logger", { save: true, hostWork: true, childLogger: false, zod: true });
-  layer("  stage 4 without child logger and zod (JSON.parse)", { save: true, hostWork: true, childLogger: false, zod: false });
+  layer("+ AgentActivations: status events, no snapshot write", { save: false, hostWork: false, zod: true });
+  layer("+ snapshot saves and rests (coalesced, ≤ 1/s per agent; instant KV)", { save: true, hostWork: false, zod: true });
+  layer("+ AgentHost call work (zod decode, reply, status events coalesced + encoded)", { save: true, hostWork: true, zod: true });
+  layer("  stage 4 without zod (JSON.parse)", { save: true, hostWork: true, zod: false });
 
   const best = stages.map(() => Number.POSITIVE_INFINITY);
   for (let round = 0; round < options.rounds; round++) {
@@ -180,7 +189,7 @@ export async function measureBreakdown(options: BreakdownOptions): Promise<Break
   return stages.map((stage, i) => ({
     stage: stage.stage,
     cpuUsPerCall: best[i]!,
-    // The two variants compare with the full stage 4; the layers with the one before them.
+    // The variant compares with the full stage 4; the layers with the one before them.
     addedUs: i === 0 ? best[0]! : best[i]! - (i >= 4 ? best[3]! : best[i - 1]!),
   }));
 }

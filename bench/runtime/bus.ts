@@ -58,6 +58,8 @@ export interface WorkerOptions {
   cpuProfileDir?: string;
   /** The worker's entry, relative to the repository (default runtime/main.ts). */
   script?: string;
+  /** Extra node flags (e.g. `--max-semi-space-size=64`), before `--import tsx`. */
+  nodeFlags?: readonly string[];
 }
 
 /** A runtime worker process of the benchmark. */
@@ -77,7 +79,7 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
  * test/support/runtime-worker.ts, plus node flags (`--cpu-prof` is refused in NODE_OPTIONS).
  */
 export async function startWorker(bus: BenchBus, options: WorkerOptions): Promise<BenchWorker> {
-  const flags = options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const flags = [...(options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : []), ...(options.nodeFlags ?? [])];
   const child = spawn(process.execPath, [...flags, "--import", "tsx", options.script ?? "runtime/main.ts"], {
     cwd: root,
     env: {

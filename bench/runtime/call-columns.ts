@@ -60,13 +60,17 @@ export interface CallFigures {
   whatIf?: WhatIfFigures[];
 }
 
-/** Worker variants of `--what-if yes`, each adding one proposed change to the one before. */
-export const WHAT_IF_VARIANTS = [
+/**
+ * Worker variants of `--what-if yes`: the control, a deployment option on its own (a NATS
+ * connection option; node flags go in `nodeFlags` — `--max-semi-space-size=64` measured no gain),
+ * then upper bounds of what status events and snapshot writes cost.
+ */
+export const WHAT_IF_VARIANTS: ReadonlyArray<{ name: string; whatIf: string; nodeFlags?: readonly string[] }> = [
   { name: "variant worker, no change (control)", whatIf: "" },
-  { name: "+ noAsyncTraces on the NATS connection", whatIf: "no-async-traces" },
-  { name: "+ no per-event child logger", whatIf: "no-async-traces,no-logger-child" },
-  { name: "+ no status events", whatIf: "no-async-traces,no-logger-child,no-status-events" },
-] as const;
+  { name: "noAsyncTraces on the NATS connection", whatIf: "no-async-traces" },
+  { name: "no status events (upper bound)", whatIf: "no-status-events" },
+  { name: "no status events, no snapshot writes", whatIf: "no-status-events,no-snapshot-write" },
+];
 
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -186,6 +190,7 @@ async function measureWhatIf(bus: BenchBus, runtime: Call, options: CallColumnOp
         workerId: `bench-what-if-${round}-${i}`,
         script: "bench/runtime/variant-worker.ts",
         env: { WHAT_IF: variant.whatIf },
+        ...(variant.nodeFlags ? { nodeFlags: variant.nodeFlags } : {}),
       });
       try {
         samples[i]!.push(...(await sequentialSamples(runtime, perRound)));

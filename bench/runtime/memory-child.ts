@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { KV } from "@nats-io/kv";
 import { createActor, waitFor } from "xstate";
 import { createLogger } from "../../common/logger.js";
-import { createCallModel } from "../../runtime/actors/call-model.actor.js";
+import { createCallModel, modelCallActions } from "../../runtime/actors/call-model.actor.js";
 import { agentMachine } from "../../runtime/machines/agent.machine.js";
 import { defaultPrices } from "../../runtime/providers/prices.js";
 import { providersFromEnv } from "../../runtime/providers/registry-from-env.js";
@@ -11,9 +11,10 @@ import { SnapshotStore } from "../../runtime/system/snapshot-store.js";
 import { benchTask } from "./calls.js";
 
 /**
- * Heap bytes per idle agent, piece by piece, with the real runtime modules and no NATS: what one
- * pino child logger, a started root agent actor (with and without one finished task), its persisted
- * snapshot (as an object and as JSON text) and a whole AgentActivations entry keep alive. Each
+ * Heap bytes per idle agent, piece by piece, with the real runtime modules and no NATS: what a
+ * started root agent actor (with and without one finished task), its persisted
+ * snapshot (as an object and as JSON text), and an agent in each AgentActivations tier (live, live
+ * after a task, resting as its snapshot text) keep alive. Each
  * figure is (heap after − heap before) ÷ agents, both after full GCs. Started by run.ts with
  * `--expose-gc` and an IPC channel; sends `{ type: "result", rows }`.
  */
@@ -34,7 +35,7 @@ const heap = () => {
 };
 const agents = Number(process.env.MEMORY_AGENTS ?? 10_000);
 const providers = providersFromEnv({}, { simulated: { latencyMs: 0 } });
-const machine = agentMachine.provide({ actors: { callModel: createCallModel({ providers, prices: defaultPrices }) } });
+const machine = agentMachine.provide({ actions: modelCallActions(createCallModel({ providers, prices: defaultPrices })).actions });
 const orgId = randomUUID();
 const logger = createLogger("bench-memory", { level: "warn" });
 /** A KV bucket that answers at once and stores nothing. */
@@ -57,7 +58,6 @@ async function actorAfterOneTask() {
   return actor;
 }
 
-await perAgent("pino child logger { orgId, agentId } (one per activation)", async () => logger.child({ orgId, agentId: randomUUID() }));
 await perAgent("root agent actor, started, no task", async () => createActor(machine, { input: { orgId, agentId: randomUUID() } }).start());
 await perAgent("root agent actor after one task", actorAfterOneTask);
 await perAgent("its persisted snapshot as an object", async () => {
@@ -71,7 +71,12 @@ await perAgent("its persisted snapshot as JSON text", async () => {
   // A flat copy, so the string does not keep a sliced parent alive.
   return Buffer.from(JSON.stringify(actor.getPersistedSnapshot())).toString();
 });
-for (const withTask of [false, true]) {
+const tiers = [
+  { what: "live agent: AgentActivations entry (actor + HostedAgent + observers), no task", task: false, save: true },
+  { what: "live agent after one task (its save not landed yet)", task: true, save: false },
+  { what: "resting agent after one task (its snapshot text + entry, no actor)", task: true, save: true },
+];
+for (const tier of tiers) {
   const activations = new AgentActivations({
     workerId: "bench",
     providers,
@@ -80,21 +85,24 @@ for (const withTask of [false, true]) {
     logger,
     now: Date.now,
     onEvents: () => undefined,
-    mayWrite: () => true,
+    // A worker that may not write keeps the agent live and dirty: what it is until its save lands.
+    mayWrite: () => tier.save,
     onDrop: () => undefined,
   });
   await perAgent(
-    `AgentActivations entry (actor + HostedAgent + observers)${withTask ? " after one task" : ""}`,
+    tier.what,
     async () => {
       const hosted = await activations.activate(orgId, randomUUID());
-      if (withTask) {
+      if (tier.task) {
         hosted.actor.send({ type: "task.received", task: benchTask(orgId, hosted.agentId) });
         await waitFor(hosted.actor, () => atRest(hosted));
-        await activations.save(hosted);
+        if (tier.save) await activations.save(hosted);
+        if ((activations.get(hosted.agentId) === undefined) !== tier.save) throw new Error(`${tier.what}: not in the tier measured`);
       }
     },
     () => {
       for (const hosted of activations.all()) activations.drop(hosted);
+      void activations.passivateIdle(0);
     },
   );
 }

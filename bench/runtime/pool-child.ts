@@ -4,7 +4,7 @@ import { pino } from "pino";
 import { createActor, type Snapshot } from "xstate";
 import { connectToBus } from "../../common/nats-connect.js";
 import { ensureTaskStream, openRuntimeStores } from "../../common/runtime-streams.js";
-import { createCallModel } from "../../runtime/actors/call-model.actor.js";
+import { createCallModel, modelCallActions } from "../../runtime/actors/call-model.actor.js";
 import { agentMachine } from "../../runtime/machines/agent.machine.js";
 import { defaultPrices } from "../../runtime/providers/prices.js";
 import { providersFromEnv } from "../../runtime/providers/registry-from-env.js";
@@ -25,8 +25,14 @@ import { msSince, summarize } from "./stats.js";
  * bench/runtime/pool.ts with `--expose-gc` and an IPC channel; reports with PoolChildMessage.
  *
  *   POOL_MODE=idle        activate agents until POOL_TARGET (default 100000) or RSS > POOL_RSS_LIMIT
- *                         (default 1 GiB); POOL_WORK=one-task (default) gives each one task first
- *   POOL_MODE=reactivate  POOL_AGENTS (default 2000) agents do one task, are passivated, then activated back
+ *                         (default 1 GiB); POOL_WORK=one-task (default) gives each one task first.
+ *                         Counted: the agents the worker holds and serves without a store read —
+ *                         live actors and resting agents (their snapshot text) — all present when
+ *                         RSS is read; afterwards one of the first agents is called again, and must
+ *                         answer with its memory and without a store read
+ *   POOL_MODE=reactivate  POOL_AGENTS (default 2000) agents do one task, are passivated (out of
+ *                         memory: only the KV store has them), then activated back one at a time
+ *                         (KV get + restore), then put to rest and woken (no store read)
  */
 const env = process.env;
 const send = (message: PoolChildMessage) =>
@@ -102,7 +108,9 @@ const started = process.hrtime.bigint();
 function reading(): MemoryReading {
   const memory = process.memoryUsage();
   return {
-    agents: host.size,
+    agents: host.activations.size,
+    live: host.activations.liveCount,
+    resting: host.activations.restingCount,
     rss: memory.rss,
     heapUsed: memory.heapUsed,
     heapTotal: memory.heapTotal,
@@ -127,9 +135,14 @@ async function oneTask(agentId: string, prompt: string): Promise<void> {
   if (execution.status !== "COMPLETED") throw new Error(`bench task ended ${execution.status}`);
 }
 
-/** Waits until every active agent's snapshot save has landed. */
+/**
+ * Waits until every live agent's snapshot save has landed (each agent then rests, unless it got
+ * work meanwhile), then runs the periodic sweep as the host's timer would: live agents at rest with
+ * nothing to save rest too. Passivation (leaving memory) is off: its idle period is a day here.
+ */
 async function savesSettled(): Promise<void> {
   await Promise.all(host.activations.all().map((hosted) => host.activations.save(hosted)));
+  await host.activations.passivateIdle(24 * 3600 * 1000);
 }
 
 /** Runs `work(i)` for i in [0, count) with `concurrency` at once; stops early when `stop()` says so. */
@@ -152,6 +165,7 @@ async function idle(): Promise<IdleResult> {
   const baseline = reading();
   const readings: MemoryReading[] = [];
   const activateMs: number[] = [];
+  const firstIds: string[] = [];
   let overLimit = false;
   pauses();
   let done = 0;
@@ -160,12 +174,16 @@ async function idle(): Promise<IdleResult> {
     target,
     concurrency,
     async (i) => {
+      const agentId = randomUUID();
+      if (i < 10) firstIds.push(agentId);
       const t0 = process.hrtime.bigint();
-      if (work === "one-task") await oneTask(randomUUID(), `Task ${i}: what is 2+2?`);
-      else await host.activations.activate(orgId, randomUUID());
+      if (work === "one-task") await oneTask(agentId, `Task ${i}: what is 2+2?`);
+      else await host.activations.activate(orgId, agentId);
       activateMs.push(msSince(t0));
       done++;
       if (done % step === 0) {
+        // The host's periodic sweep (agents with nothing to save rest), then a reading.
+        await host.activations.passivateIdle(24 * 3600 * 1000);
         const now = reading();
         readings.push(now);
         void send({ type: "progress", reading: now });
@@ -181,12 +199,27 @@ async function idle(): Promise<IdleResult> {
   const final = reading();
   const activate = summarize(activateMs);
   const within = [...readings, final].filter((r) => r.rss <= rssLimit).reduce((most, r) => Math.max(most, r.agents), 0);
+
+  // One of the first agents, called again with everything present: served from what the worker
+  // holds (no store read), with the memory of its first task.
+  const agentId = firstIds[0]!;
+  const reads = host.activations.storeReads;
+  const t0 = process.hrtime.bigint();
+  const execution = await callAgent(nc, benchTask(orgId, agentId, "And what was my first question?"), { timeoutMs: 30_000 });
+  const ms = msSince(t0);
+  const check = {
+    agentId,
+    status: execution.status,
+    storeReads: host.activations.storeReads - reads,
+    remembered: work === "one-task" ? (host.activations.get(agentId)?.actor.getSnapshot().context.memory.length ?? 0) === 2 : true,
+    ms,
+  };
   return {
     kind: "idle",
     work,
     target,
     rssLimit,
-    reached: host.size,
+    reached: final.agents,
     stoppedBy: overLimit || final.rss > rssLimit ? "rss-limit" : "target",
     withinLimit: within,
     baseline,
@@ -196,6 +229,7 @@ async function idle(): Promise<IdleResult> {
     perSecond: done / seconds,
     activateMs: { p50: activate.p50, p99: activate.p99 },
     pauses: during,
+    check,
   };
 }
 
@@ -208,18 +242,22 @@ async function reactivate(): Promise<ReactivationResult> {
   await pool(ids.length, 64, (i) => oneTask(ids[i]!, `Task ${i}: what is 2+2?`));
   await savesSettled();
   const passivateMs: number[] = [];
+  /** Every agent out of memory: live ones saved and stopped, resting ones forgotten (the store has them). */
   const passivateAll = async () => {
     for (const hosted of host.activations.all()) {
       const t0 = process.hrtime.bigint();
       if (!(await host.activations.passivate(hosted))) throw new Error("an agent with work could not be passivated");
       passivateMs.push(msSince(t0));
     }
+    await host.activations.passivateIdle(0);
+    if (host.activations.size !== 0) throw new Error(`${host.activations.size} agents still in memory after passivating all`);
   };
   await passivateAll();
 
-  // One at a time: the latency of bringing one agent back.
+  // One at a time: the latency of bringing one agent back from the store.
   pauses();
   const activateMs: number[] = [];
+  const readsBefore = host.activations.storeReads;
   for (const [i, agentId] of ids.entries()) {
     const t0 = process.hrtime.bigint();
     const hosted = await host.activations.activate(orgId, agentId);
@@ -227,6 +265,7 @@ async function reactivate(): Promise<ReactivationResult> {
     if (hosted.revision === 0 || hosted.actor.getSnapshot().context.memory.length !== 1) throw new Error("agent did not come back from its snapshot");
     if (i >= warmup) activateMs.push(ms);
   }
+  const storeReadsPerActivation = (host.activations.storeReads - readsBefore) / ids.length;
   const during = pauses();
 
   // The parts: KV get alone, then restoring actors from snapshots already in memory.
@@ -245,7 +284,7 @@ async function reactivate(): Promise<ReactivationResult> {
       bytes += JSON.stringify(stored.snapshot).length;
     }
   }
-  const machine = agentMachine.provide({ actors: { callModel: createCallModel({ providers: providersFromEnv({}), prices: defaultPrices }) } });
+  const machine = agentMachine.provide({ actions: modelCallActions(createCallModel({ providers: providersFromEnv({}), prices: defaultPrices })).actions });
   const restoreMs: number[] = [];
   for (const { agentId, snapshot } of loaded) {
     const t0 = process.hrtime.bigint();
@@ -256,7 +295,21 @@ async function reactivate(): Promise<ReactivationResult> {
     actor.stop();
   }
 
-  // Many at once: how fast a worker brings agents back (e.g. a shard taken over).
+  // Waking resting agents, one at a time: what a call to an agent at rest here costs (no store read).
+  await host.activations.passivateIdle(24 * 3600 * 1000);
+  if (host.activations.restingCount !== ids.length) throw new Error(`${host.activations.restingCount} of ${ids.length} agents rest`);
+  const wakeMs: number[] = [];
+  const readsBeforeWake = host.activations.storeReads;
+  for (const [i, agentId] of ids.entries()) {
+    const t0 = process.hrtime.bigint();
+    const hosted = await host.activations.activate(orgId, agentId);
+    const ms = msSince(t0);
+    if (hosted.actor.getSnapshot().context.memory.length !== 1) throw new Error("agent did not wake with its memory");
+    if (i >= warmup) wakeMs.push(ms);
+  }
+  if (host.activations.storeReads !== readsBeforeWake) throw new Error("waking a resting agent read the store");
+
+  // Many at once: how fast a worker brings agents back from the store (e.g. a shard taken over).
   passivateMs.length = 0;
   await passivateAll();
   const t0 = process.hrtime.bigint();
@@ -268,6 +321,8 @@ async function reactivate(): Promise<ReactivationResult> {
     kind: "reactivate",
     agents: count,
     activate: summarize(activateMs),
+    storeReadsPerActivation,
+    wake: summarize(wakeMs),
     kvGet: summarize(kvGetMs),
     restoreCpu: summarize(restoreMs),
     passivate: { p50: passivate.p50, p99: passivate.p99 },

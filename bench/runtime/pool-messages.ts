@@ -1,7 +1,11 @@
 /** Memory of the pool child at one moment (bytes, from `process.memoryUsage()`). */
 export interface MemoryReading {
-  /** Agents active in the worker when read. */
+  /** Agents the worker holds and serves without a store read when read: live + resting. */
   agents: number;
+  /** Of them, with a live actor. */
+  live: number;
+  /** Of them, resting as their snapshot text. */
+  resting: number;
   rss: number;
   heapUsed: number;
   heapTotal: number;
@@ -31,7 +35,7 @@ export interface IdleResult {
   work: "one-task" | "none";
   target: number;
   rssLimit: number;
-  /** Agents active when the run stopped (target reached, or RSS passed the limit). */
+  /** Agents held (live + resting) when the run stopped (target reached, or RSS passed the limit). */
   reached: number;
   stoppedBy: "target" | "rss-limit";
   /** Agents at the last reading whose RSS was within the limit (the capacity within it). */
@@ -48,6 +52,11 @@ export interface IdleResult {
   /** Per agent, under the run's concurrency (ms): the agent call (activation + task) or, with work `none`, `activate()`. */
   activateMs: { p50: number; p99: number };
   pauses: PauseStats;
+  /**
+   * After the final reading, one of the first agents is called again: how the call went, the store
+   * reads it took (0: served from what the worker holds) and whether the agent remembered its first task.
+   */
+  check: { agentId: string; status: string; storeReads: number; remembered: boolean; ms: number };
 }
 
 /** Result of the reactivation run (pool-child.ts, POOL_MODE=reactivate). */
@@ -56,6 +65,10 @@ export interface ReactivationResult {
   agents: number;
   /** `activate()` of a passivated agent, one at a time: KV get + createActor(snapshot) + start (ms). */
   activate: { p50: number; p95: number; p99: number; max: number; mean: number };
+  /** Store reads those activations made, per agent (1: every one came from the KV store). */
+  storeReadsPerActivation: number;
+  /** `activate()` of a resting agent, one at a time: JSON.parse + createActor(snapshot) + start, no store read (ms). */
+  wake: { p50: number; p95: number; p99: number; max: number; mean: number };
   /** The KV get of the same snapshots alone, one at a time (ms). */
   kvGet: { p50: number; p95: number; p99: number; max: number; mean: number };
   /** createActor(snapshot) + subscribe + start alone, from snapshots already in memory (ms). */

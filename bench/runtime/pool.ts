@@ -18,8 +18,8 @@ async function runPoolChild(bus: BenchBus, env: Record<string, string>, say: (li
     for (;;) {
       const message = await child.next();
       if (message.type === "progress") {
-        const { agents, rss, heapUsed, atSeconds } = message.reading;
-        say(`  ${agents} agents: rss ${mib(rss)}, heap ${mib(heapUsed)} (${atSeconds.toFixed(1)} s)`);
+        const { agents, live, resting, rss, heapUsed, atSeconds } = message.reading;
+        say(`  ${agents} agents (${live} live, ${resting} resting): rss ${mib(rss)}, heap ${mib(heapUsed)} (${atSeconds.toFixed(1)} s)`);
       } else if (message.type === "error") {
         throw new Error(`pool child failed: ${message.message}`);
       } else {

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import type { KV } from "@nats-io/kv";
-import type { Logger } from "pino";
 import { connect, credsAuthenticator, type NatsConnection, type Payload, type PublishOptions } from "@nats-io/transport-node";
 import { createLogger } from "../../common/logger.js";
 import { SERVICE_INBOX_PREFIX } from "../../common/nats-tenancy.js";
@@ -20,18 +19,15 @@ import { AgentHost } from "../../runtime/system/agent-host.js";
  *   traces each (the worker's KV snapshot writes are requests);
  * - `no-snapshot-write`: the snapshot bucket's create/update answer at once without writing (what
  *   is left of snapshot saves now that they are coalesced to at most one per agent per second);
- * - `no-logger-child`: `logger.child()` hands back the logger itself, as if AgentHost.#emit made its
- *   per-event child logger only on the branches that log;
  * - `no-status-events`: publishes on `nf.*.agent.*.status` are dropped (an upper bound for
- *   making status events optional for calls, or batching them).
+ *   making status events optional for calls; they are already one per 0-latency call).
  *
  * Started by bench/runtime/bus.ts `startWorker({ script })`; logs "runtime worker ready" like
  * main.ts; stops on SIGTERM.
  */
 const env = loadRuntimeEnv();
 const whatIf = new Set((process.env.WHAT_IF ?? "").split(",").filter(Boolean));
-const baseLogger = createLogger("runtime").child({ workerId: env.WORKER_ID, whatIf: [...whatIf] });
-const logger: Logger = whatIf.has("no-logger-child") ? wrap<Logger>(baseLogger, { child: () => logger }) : baseLogger;
+const logger = createLogger("runtime").child({ workerId: env.WORKER_ID, whatIf: [...whatIf] });
 const credsFile = env.NATS_CREDS;
 const connection = await connect({
   servers: env.NATS_URL,

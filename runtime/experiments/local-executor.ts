@@ -1,5 +1,5 @@
 import { createActor, toPromise, type Actor } from "xstate";
-import { createCallModel } from "../actors/call-model.actor.js";
+import { createCallModel, modelCallActions } from "../actors/call-model.actor.js";
 import { agentMachine, type TaskOutcome } from "../machines/agent.machine.js";
 import { askMemberActor, teamMachineFor, type AskMember, type TeamRunInput } from "../machines/team.js";
 import { NeuroflowError, type AgentTask, type TeamRunMember } from "../protocol/index.js";
@@ -67,7 +67,8 @@ export function createLocalExecutor(options: LocalExecutorOptions = {}): TrialEx
   const now = options.now ?? (() => performance.now());
   const clock = options.clock ?? (() => new Date());
   const providers = new ProviderRegistry([createSimulatedProvider()]);
-  const machine = agentMachine.provide({ actors: { callModel: createCallModel({ providers, prices: options.prices ?? defaultPrices }) } });
+  const modelCalls = modelCallActions(createCallModel({ providers, prices: options.prices ?? defaultPrices }));
+  const machine = agentMachine.provide({ actions: modelCalls.actions });
 
   return async (cell, task, trialSeed, { signal }) => {
     const started = now();
@@ -125,7 +126,11 @@ export function createLocalExecutor(options: LocalExecutorOptions = {}): TrialEx
     } finally {
       signal.removeEventListener("abort", cancel);
       team.stop();
-      for (const agent of agents.values()) agent.actor.stop();
+      for (const agent of agents.values()) {
+        agent.actor.stop();
+        // A stopped actor runs no exit actions: abort its model call here.
+        modelCalls.abort(agent.actor);
+      }
     }
   };
 }

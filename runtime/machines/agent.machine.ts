@@ -1,4 +1,4 @@
-import { assign, fromPromise, setup, type StateValue } from "xstate";
+import { assign, raise, setup, type StateValue } from "xstate";
 import {
   NeuroflowError,
   type AgentStatus,
@@ -13,15 +13,23 @@ import { recall, remember, type Exchange } from "./agent-memory.js";
 import { retryDelayMs } from "./agent-retry.js";
 
 /**
- * One agent as an actor: a mailbox of tasks worked one at a time. Pure: the model call is the
- * `callModel` actor, provided at the wiring layer (runtime/actors/call-model.actor.ts) and swapped
- * in tests, and time passes only through XState's clock (`after`), so tests drive it with a
- * SimulatedClock. A failed call is state (`failed`, status ERROR), never an exception at the
- * caller; the agent still takes the next task.
+ * One agent as an actor: a mailbox of tasks worked one at a time. Pure: the model call is the pair
+ * of actions `startModelCall` / `stopModelCall`, provided at the wiring layer
+ * (runtime/actors/call-model.actor.ts, `modelCallActions`) and swapped in tests, and time passes
+ * only through XState's clock (`after`), so tests drive it with a SimulatedClock. A failed call is
+ * state (`failed`, status ERROR), never an exception at the caller; the agent still takes the next
+ * task.
+ *
+ * The call is an action that starts the effect and has it send `model.done` / `model.failed` back,
+ * tagged with the execution and attempt, rather than an invoked `fromPromise` actor: a child actor
+ * per call was a third of a worker's CPU per agent call (bench/README.md). Leaving `calling` runs
+ * `stopModelCall`, which aborts the call's signal; a result of a call the agent no longer waits for
+ * is dropped by the effect and, should one arrive, ignored by the `isStale` guard.
  *
  * Per task: retryable failures are tried again after an exponential back-off (agent-retry.ts),
- * the whole task has a deadline (TIMEOUT), and `task.cancel` ends it (CANCELLED). Leaving
- * `working` stops the invoked call, which aborts its signal.
+ * the whole task has a deadline (TIMEOUT), and `task.cancel` ends it (CANCELLED). A task's end
+ * takes the next one from the mailbox in the same transition (no transient state between tasks).
+ * A snapshot restores no running call: after restoring one taken mid-task, send `agent.resume`.
  */
 
 export type { Exchange } from "./agent-memory.js";
@@ -73,9 +81,19 @@ export type AgentEvent =
   | { type: "task.cancel"; executionId: string }
   /**
    * Send after restoring a snapshot: XState does not re-arm `after` timers on restore
-   * (statelyai/xstate#5331), so a task restored mid-way restarts its call, deadline and back-off.
+   * (statelyai/xstate#5331) and a snapshot holds no running call, so a task restored mid-way
+   * restarts its call, deadline and back-off.
    */
-  | { type: "agent.resume" };
+  | { type: "agent.resume" }
+  /** The model call `attempt` of `executionId` answered (sent by the `startModelCall` effect). */
+  | { type: "model.done"; executionId: string; attempt: number; output: ModelAnswer }
+  /** The model call `attempt` of `executionId` failed; `error` as the provider threw it. */
+  | { type: "model.failed"; executionId: string; attempt: number; error: unknown };
+
+/** What `startModelCall` is given: the call's input, tagged with the execution it belongs to. */
+export interface ModelCallParams extends CallModelInput {
+  executionId: string;
+}
 
 export interface AgentInput {
   orgId: string;
@@ -109,26 +127,51 @@ function requireCurrent(context: AgentContext): AgentTask {
 
 const restTask = { attempt: 0, retryDelayMs: 0 } as const;
 
+type ModelDone = Extract<AgentEvent, { type: "model.done" }>;
+type ModelFailed = Extract<AgentEvent, { type: "model.failed" }>;
+
+/** The back-off before retrying the failed call, or undefined when the task fails now. */
+function retryOf(context: AgentContext, event: ModelFailed): number | undefined {
+  return retryDelayMs(event.error, requireCurrent(context).executionId, context.attempt, limitsOf(context.current));
+}
+
 export const agentMachine = setup({
   types: {
     context: {} as AgentContext,
     events: {} as AgentEvent,
     input: {} as AgentInput,
   },
-  actors: {
-    callModel: fromPromise<ModelAnswer, CallModelInput>(async () => {
-      throw new NeuroflowError("INTERNAL", "callModel is not provided");
-    }),
-  },
   delays: {
     taskTimeout: ({ context }) => limitsOf(context.current).timeoutMs,
     retryDelay: ({ context }) => context.retryDelayMs,
   },
   actions: {
+    /**
+     * The model call, provided at the wiring layer: starts it and, unless `stopModelCall` came
+     * first, sends `model.done` or `model.failed` with the params' executionId and attempt. Not
+     * provided, every call fails at once with INTERNAL.
+     */
+    startModelCall: raise((_, params: ModelCallParams) => ({
+      type: "model.failed" as const,
+      executionId: params.executionId,
+      attempt: params.attempt,
+      error: new NeuroflowError("INTERNAL", "callModel is not provided"),
+    })),
+    /** Aborts the running model call (the agent left `calling`: timeout, cancel, resume). */
+    stopModelCall: () => undefined,
     startTask: assign((_, params: { task: AgentTask }) => ({ current: params.task, ...restTask })),
     enqueue: assign({ mailbox: ({ context }, params: { task: AgentTask }) => [...context.mailbox, params.task] }),
     takeNext: assign(({ context }) => ({ current: context.mailbox[0] ?? null, mailbox: context.mailbox.slice(1), ...restTask })),
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
+    recordAnswer: assign(({ context }, params: { output: ModelAnswer }) => {
+      const task = requireCurrent(context);
+      return {
+        last: { executionId: task.executionId, ok: true, answer: params.output, attempts: context.attempt } satisfies TaskOutcome,
+        memory: remember(context.memory, { prompt: task.prompt, answer: params.output.text }, limitsOf(task).memoryWindow),
+      };
+    }),
+    recordFailure: assign({ last: ({ context }, params: { error: unknown }) => failure(context, NeuroflowError.toWire(params.error)) }),
+    planRetry: assign({ retryDelayMs: (_, params: { delayMs: number }) => params.delayMs }),
     timeOut: assign({ last: ({ context }) => failure(context, timeoutError(limitsOf(context.current).timeoutMs, context.attempt)) }),
     cancelCurrent: assign({ last: ({ context }) => failure(context, cancelledError()) }),
     dropQueued: assign(({ context }, params: { executionId: string }) => ({
@@ -139,7 +182,6 @@ export const agentMachine = setup({
   },
   guards: {
     hasMail: ({ context }) => context.mailbox.length > 0,
-    lastFailed: ({ context }) => context.last !== null && outcomeStatus(context.last) === "FAILED",
     isCurrent: ({ context }, params: { executionId: string }) => context.current?.executionId === params.executionId,
     isQueued: ({ context }, params: { executionId: string }) => context.mailbox.some((task) => task.executionId === params.executionId),
     /**
@@ -148,6 +190,12 @@ export const agentMachine = setup({
      */
     isNewTask: ({ context }, params: { executionId: string }) =>
       context.current?.executionId !== params.executionId && !context.mailbox.some((task) => task.executionId === params.executionId),
+    /** A model result that is not from the call the agent waits for (an earlier attempt or task). */
+    isStale: ({ context }, params: { executionId: string; attempt: number }) =>
+      context.current?.executionId !== params.executionId || context.attempt !== params.attempt,
+    mayRetry: ({ context, event }) => event.type === "model.failed" && retryOf(context, event) !== undefined,
+    /** The wire form of the failure is CANCELLED: the task ends as a cancel does (agent IDLE). */
+    failsAsCancelled: (_, params: { error: unknown }) => NeuroflowError.toWire(params.error).code === "CANCELLED",
   },
 }).createMachine({
   id: "agent",
@@ -178,52 +226,83 @@ export const agentMachine = setup({
         },
       },
     },
-    /** One task, from its first call to its outcome; the deadline spans every attempt and back-off. */
+    /**
+     * One task, from its first call to its outcome; the deadline spans every attempt and back-off.
+     * Every way out records the outcome in `last`, then takes the next task (re-entering, which
+     * restarts the deadline) or rests: IDLE, or ERROR (`failed`) when the task FAILED.
+     */
     working: {
       initial: "calling",
-      after: { taskTimeout: { target: "settling", actions: "timeOut" } },
+      after: {
+        taskTimeout: [
+          { guard: "hasMail", target: "working", reenter: true, actions: ["timeOut", "takeNext"] },
+          { target: "failed", actions: ["timeOut", "finish"] },
+        ],
+      },
       on: {
         "task.received": {
           guard: { type: "isNewTask", params: ({ event }) => ({ executionId: event.task.executionId }) },
           actions: { type: "enqueue", params: ({ event }) => ({ task: event.task }) },
         },
-        "task.cancel": {
-          guard: { type: "isCurrent", params: ({ event }) => ({ executionId: event.executionId }) },
-          target: "settling",
-          actions: "cancelCurrent",
-        },
+        // Not the current task: the root handler takes it out of the mailbox, if it is there.
+        "task.cancel": [
+          {
+            guard: ({ context, event }) => context.current?.executionId === event.executionId && context.mailbox.length > 0,
+            target: "working",
+            reenter: true,
+            actions: ["cancelCurrent", "takeNext"],
+          },
+          {
+            guard: { type: "isCurrent", params: ({ event }) => ({ executionId: event.executionId }) },
+            target: "idle",
+            actions: ["cancelCurrent", "finish"],
+          },
+        ],
         "agent.resume": { target: "working", reenter: true },
       },
       states: {
         calling: {
-          entry: "countAttempt",
-          invoke: {
-            src: "callModel",
-            input: ({ context }) => {
-              const task = requireCurrent(context);
-              return { task, memory: recall(context.memory, limitsOf(task).memoryWindow), attempt: context.attempt };
-            },
-            onDone: {
-              target: "#agent.settling",
-              actions: assign(({ context, event }) => {
+          entry: [
+            "countAttempt",
+            {
+              type: "startModelCall",
+              params: ({ context }) => {
                 const task = requireCurrent(context);
-                return {
-                  last: { executionId: task.executionId, ok: true, answer: event.output, attempts: context.attempt } satisfies TaskOutcome,
-                  memory: remember(context.memory, { prompt: task.prompt, answer: event.output.text }, limitsOf(task).memoryWindow),
-                };
-              }),
-            },
-            onError: [
-              {
-                guard: ({ context, event }) =>
-                  retryDelayMs(event.error, requireCurrent(context).executionId, context.attempt, limitsOf(context.current)) !== undefined,
-                target: "backoff",
-                actions: assign({
-                  retryDelayMs: ({ context, event }) =>
-                    retryDelayMs(event.error, requireCurrent(context).executionId, context.attempt, limitsOf(context.current)) ?? 0,
-                }),
+                return { executionId: task.executionId, task, memory: recall(context.memory, limitsOf(task).memoryWindow), attempt: context.attempt };
               },
-              { target: "#agent.settling", actions: assign({ last: ({ context, event }) => failure(context, NeuroflowError.toWire(event.error)) }) },
+            },
+          ],
+          exit: "stopModelCall",
+          on: {
+            "model.done": [
+              { guard: { type: "isStale", params: ({ event }) => event } },
+              {
+                guard: "hasMail",
+                target: "#agent.working",
+                reenter: true,
+                actions: [{ type: "recordAnswer", params: ({ event }: { event: ModelDone }) => event }, "takeNext"],
+              },
+              { target: "#agent.idle", actions: [{ type: "recordAnswer", params: ({ event }: { event: ModelDone }) => event }, "finish"] },
+            ],
+            "model.failed": [
+              { guard: { type: "isStale", params: ({ event }) => event } },
+              {
+                guard: "mayRetry",
+                target: "backoff",
+                actions: { type: "planRetry", params: ({ context, event }) => ({ delayMs: retryOf(context, event) ?? 0 }) },
+              },
+              {
+                guard: "hasMail",
+                target: "#agent.working",
+                reenter: true,
+                actions: [{ type: "recordFailure", params: ({ event }: { event: ModelFailed }) => event }, "takeNext"],
+              },
+              {
+                guard: { type: "failsAsCancelled", params: ({ event }) => event },
+                target: "#agent.idle",
+                actions: [{ type: "recordFailure", params: ({ event }: { event: ModelFailed }) => event }, "finish"],
+              },
+              { target: "#agent.failed", actions: [{ type: "recordFailure", params: ({ event }: { event: ModelFailed }) => event }, "finish"] },
             ],
           },
         },
@@ -232,14 +311,6 @@ export const agentMachine = setup({
           after: { retryDelay: { target: "calling" } },
         },
       },
-    },
-    /** Transient: pick the next task or rest. Never observed from outside. */
-    settling: {
-      always: [
-        { guard: "hasMail", target: "working", actions: "takeNext" },
-        { guard: "lastFailed", target: "failed", actions: "finish" },
-        { target: "idle", actions: "finish" },
-      ],
     },
     /** The last task failed. Status ERROR until the next task starts. */
     failed: {
@@ -259,7 +330,6 @@ export function agentStatusOf(state: StateValue): AgentStatus {
   const top = typeof state === "string" ? state : Object.keys(state)[0];
   switch (top) {
     case "working":
-    case "settling":
       return "BUSY";
     case "failed":
       return "ERROR";

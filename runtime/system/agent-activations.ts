@@ -1,29 +1,48 @@
 import type { Logger } from "pino";
 import { createActor, type Actor, type Snapshot } from "xstate";
-import { createCallModel } from "../actors/call-model.actor.js";
+import { createCallModel, modelCallActions } from "../actors/call-model.actor.js";
 import { agentMachine } from "../machines/agent.machine.js";
 import { NeuroflowError, shardOf, type AgentStatusChanged } from "../protocol/index.js";
 import type { PriceTable } from "../providers/prices.js";
 import type { ProviderRegistry } from "../providers/provider.js";
 import type { SnapshotStore } from "./snapshot-store.js";
-import { statusEvents, type AgentSnapshot } from "./status-events.js";
+import { statusEvents, type AgentSnapshot, type StatusMeta } from "./status-events.js";
 
-/** One agent actor living in this worker. */
+/** One agent with a live actor in this worker. */
 export interface HostedAgent {
   readonly orgId: string;
   readonly agentId: string;
   readonly shard: number;
   readonly actor: Actor<typeof agentMachine>;
-  /** When each running execution started here (durations span retries). */
-  readonly startedAt: Map<string, Date>;
+  /** When each running execution started here, ms since the epoch (durations span retries). */
+  readonly startedAt: Map<string, number>;
   /** Revision of the stored snapshot this actor continues from (0: none yet). */
   revision: number;
   /** Something worth persisting happened since the last save (a task ended). */
   dirty: boolean;
   lastActiveAt: number;
+  /**
+   * Bumped by every activation (a caller is about to send a task) and every ended task: a rest or
+   * passivation decided before the bump would stop an actor someone is about to use.
+   */
+  activity: number;
   saving: Promise<void> | undefined;
   /** A save scheduled after the last finished task (see `snapshotDelayMs`). */
   saveTimer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * An agent at rest kept without an actor: its persisted snapshot as JSON text — the state the
+ * store holds at `revision` — about 0.7 KiB after a task, against some 15 KiB for a live actor.
+ * Holds no task by definition: only an agent with nothing current or queued and nothing unsaved
+ * rests.
+ */
+interface RestingAgent {
+  readonly orgId: string;
+  /** The stored snapshot, or undefined for an agent that has none yet (revision 0). */
+  readonly json: string | undefined;
+  readonly revision: number;
+  readonly lastActiveAt: number;
 }
 
 export interface ActivationsDeps {
@@ -48,41 +67,104 @@ export interface ActivationsDeps {
 }
 
 /**
- * The agent actors of one worker: activated on demand — restored from their persisted snapshot
- * when there is one — persisted after every finished task, and passivated (saved, stopped,
- * dropped from memory) after staying idle. Activation of one agent happens once even when several
- * tasks for it arrive together.
+ * The agents of one worker, in three tiers:
+ *
+ * - **live**: an actor, from activation until it rests; the only tier that holds tasks;
+ * - **resting**: at rest and saved — the actor is stopped and its snapshot kept here as the JSON
+ *   text just stored. The next task or call brings it back from that text (`createActor` with the
+ *   snapshot), without reading the store. An agent rests once the save after its last task lands
+ *   with nothing changed since (`snapshotDelayMs` after the task), or at a `passivateIdle` sweep;
+ * - **passivated**: only in the snapshot store, after `idleMs` without work (`passivateIdle`);
+ *   activation reads it back.
+ *
+ * Activation of one agent happens once even when several tasks for it arrive together. Resting
+ * agents are this worker's only while it holds their shard: `forgetShard` drops them when the
+ * shard is lost or released, so a shard that comes back is read from the store again.
  */
 export class AgentActivations {
   readonly #deps: ActivationsDeps;
   readonly #hosted = new Map<string, HostedAgent>();
+  readonly #resting = new Map<string, RestingAgent>();
   readonly #activating = new Map<string, Promise<HostedAgent>>();
+  /** One copy of each org id for the resting agents (there are few orgs and many agents). */
+  readonly #orgIds = new Map<string, string>();
   readonly #machine: typeof agentMachine;
+  /** Aborts the running model call of an actor stopped from outside (exit actions do not run). */
+  readonly #abortCall: (actor: Actor<typeof agentMachine>) => void;
+  #storeReads = 0;
 
   constructor(deps: ActivationsDeps) {
     this.#deps = deps;
-    this.#machine = agentMachine.provide({ actors: { callModel: createCallModel({ providers: deps.providers, prices: deps.prices }) } });
+    const modelCall = modelCallActions(createCallModel({ providers: deps.providers, prices: deps.prices }));
+    this.#machine = agentMachine.provide({ actions: modelCall.actions });
+    this.#abortCall = modelCall.abort;
   }
 
+  /** Agents this worker holds and serves without a store read: live and resting. */
   get size(): number {
+    return this.#hosted.size + this.#resting.size;
+  }
+
+  /** Agents with a live actor. */
+  get liveCount(): number {
     return this.#hosted.size;
   }
 
-  /** The agent's actor if it is active here. */
+  /** Agents at rest, kept as their snapshot text. */
+  get restingCount(): number {
+    return this.#resting.size;
+  }
+
+  /** Snapshot store reads made by activations so far (bringing back a resting agent makes none). */
+  get storeReads(): number {
+    return this.#storeReads;
+  }
+
+  /** The agent's live actor, if it has one here (a resting agent has none, and no tasks). */
   get(agentId: string): HostedAgent | undefined {
     return this.#hosted.get(agentId);
   }
 
+  /** The live agents (a resting agent has no tasks to wait for, save or hand back). */
   all(): HostedAgent[] {
     return [...this.#hosted.values()];
   }
 
-  /** The agent's actor, activating it (from its snapshot when one is stored) if needed. */
-  activate(orgId: string, agentId: string): Promise<HostedAgent> {
+  /**
+   * The agent's live actor, bringing it back from rest if it is resting here, or undefined when
+   * it is neither (activate it). Synchronous: what a call to an agent this worker holds costs.
+   * Counts as activity, so the actor is not put to rest before the caller sends it its task.
+   */
+  wake(agentId: string): HostedAgent | undefined {
     const hosted = this.#hosted.get(agentId);
+    if (hosted) {
+      hosted.activity++;
+      return hosted;
+    }
+    const resting = this.#resting.get(agentId);
+    if (!resting) return undefined;
+    this.#resting.delete(agentId);
+    let snapshot: unknown;
+    try {
+      snapshot = resting.json === undefined ? undefined : JSON.parse(resting.json);
+    } catch (error) {
+      // Text this worker wrote itself: not expected to fail, but a fresh start beats a stuck agent.
+      this.#deps.logger.error({ err: error, orgId: resting.orgId, agentId }, "a resting agent's snapshot does not parse; starting it afresh");
+    }
+    return this.#start(resting.orgId, agentId, snapshot, resting.revision, resting.lastActiveAt);
+  }
+
+  /** The agent's actor, activating it (from rest, else from its stored snapshot, else fresh) if needed. */
+  activate(orgId: string, agentId: string): Promise<HostedAgent> {
+    const hosted = this.wake(agentId);
     if (hosted) return Promise.resolve(hosted);
     const pending = this.#activating.get(agentId);
-    if (pending) return pending;
+    if (pending) {
+      return pending.then((activated) => {
+        activated.activity++;
+        return activated;
+      });
+    }
     const activation = this.#restore(orgId, agentId).finally(() => this.#activating.delete(agentId));
     // A request lost across a NATS reconnect must not leave every later task of the agent waiting.
     void activation.catch(() => undefined);
@@ -91,16 +173,21 @@ export class AgentActivations {
   }
 
   async #restore(orgId: string, agentId: string): Promise<HostedAgent> {
-    const logger = this.#deps.logger.child({ orgId, agentId });
+    this.#storeReads++;
     const stored = await withDeadline(this.#deps.snapshots.load(orgId, agentId), STORE_DEADLINE_MS, "loading the agent's snapshot");
+    return this.#start(orgId, agentId, stored?.snapshot, stored?.revision ?? 0, this.#deps.now());
+  }
+
+  /** Starts the agent's actor from `snapshot` (none: fresh) and makes it live here. */
+  #start(orgId: string, agentId: string, snapshot: unknown, revision: number, lastActiveAt: number): HostedAgent {
     let actor: Actor<typeof agentMachine>;
     try {
       actor = createActor(this.#machine, {
         input: { orgId, agentId },
-        ...(stored ? { snapshot: runnable(stored.snapshot) } : {}),
+        ...(snapshot !== undefined ? { snapshot: runnable(snapshot) } : {}),
       });
     } catch (error) {
-      logger.error({ err: error }, "stored snapshot does not restore; starting the agent afresh");
+      this.#deps.logger.error({ err: error, orgId, agentId }, "stored snapshot does not restore; starting the agent afresh");
       actor = createActor(this.#machine, { input: { orgId, agentId } });
     }
     const hosted: HostedAgent = {
@@ -109,35 +196,46 @@ export class AgentActivations {
       shard: shardOf(agentId),
       actor,
       startedAt: new Map(),
-      revision: stored?.revision ?? 0,
+      revision,
       dirty: false,
-      lastActiveAt: this.#deps.now(),
+      lastActiveAt,
+      activity: 1,
       saving: undefined,
       saveTimer: undefined,
     };
-    let prev: AgentSnapshot | undefined = stored ? actor.getSnapshot() : undefined;
+    const meta: StatusMeta = { workerId: this.#deps.workerId, now: 0, startedAt: (id) => hosted.startedAt.get(id) };
+    // A restored agent reports changes from where it was; a new one announces itself.
+    let prev: AgentSnapshot | undefined = snapshot !== undefined ? actor.getSnapshot() : undefined;
     actor.subscribe({
-      next: (snapshot) => {
-        const events = statusEvents(prev, snapshot, {
-          workerId: this.#deps.workerId,
-          now: new Date(this.#deps.now()),
-          startedAt: (id) => hosted.startedAt.get(id),
-        });
-        if (snapshot.context.last !== prev?.context.last) {
+      next: (next) => {
+        meta.now = this.#deps.now();
+        const events = statusEvents(prev, next, meta);
+        // A task ended (a new agent's first snapshot, with no outcome yet, has nothing to save).
+        if (next.context.last !== (prev ? prev.context.last : null)) {
           hosted.dirty = true;
-          hosted.lastActiveAt = this.#deps.now();
+          hosted.activity++;
+          hosted.lastActiveAt = meta.now;
           this.#scheduleSave(hosted);
         }
-        prev = snapshot;
-        if (events.length > 0) this.#deps.onEvents(hosted, events);
+        prev = next;
+        if (events.length === 0) return;
+        for (const event of events) {
+          const execution = event.execution;
+          if (!execution) continue;
+          // A retry repeats RUNNING: keep the first start, so durations cover every attempt.
+          if (execution.status !== "RUNNING") hosted.startedAt.delete(execution.executionId);
+          else if (!hosted.startedAt.has(execution.executionId)) hosted.startedAt.set(execution.executionId, meta.now);
+        }
+        this.#deps.onEvents(hosted, events);
       },
-      error: (error) => logger.error({ err: error }, "agent actor crashed"),
+      error: (error) => this.#deps.logger.error({ err: error, orgId, agentId }, "agent actor crashed"),
     });
     this.#hosted.set(agentId, hosted);
     actor.start();
-    // XState does not re-arm `after` timers on restore: a task restored mid-way starts over.
-    if (stored && actor.getSnapshot().matches("working")) {
-      logger.info({ executionId: actor.getSnapshot().context.current?.executionId }, "resuming a task from the agent's snapshot");
+    // XState does not re-arm `after` timers on restore, nor does a snapshot hold a running call:
+    // a task restored mid-way starts over.
+    if (snapshot !== undefined && actor.getSnapshot().matches("working")) {
+      this.#deps.logger.info({ orgId, agentId, executionId: actor.getSnapshot().context.current?.executionId }, "resuming a task from the agent's snapshot");
       actor.send({ type: "agent.resume" });
     }
     return hosted;
@@ -153,8 +251,9 @@ export class AgentActivations {
   }
 
   /**
-   * Persists the agent's snapshot now if something changed, coalescing overlapping calls. A CONFLICT
-   * (another worker saved since we read: we lost the agent's shard) stops the actor here.
+   * Persists the agent's snapshot now if something changed, coalescing overlapping calls, and puts
+   * the agent to rest when nothing happened to it meanwhile. A CONFLICT (another worker saved
+   * since we read: we lost the agent's shard) stops the actor here.
    */
   save(hosted: HostedAgent): Promise<void> {
     if (hosted.saveTimer) {
@@ -167,10 +266,13 @@ export class AgentActivations {
     // every event while its mailbox holds tasks: only the live, hosted actor is ever saved.
     if (this.#hosted.get(hosted.agentId) !== hosted || hosted.actor.getSnapshot().status !== "active") return Promise.resolve();
     hosted.dirty = false;
-    const snapshot = hosted.actor.getPersistedSnapshot();
-    hosted.saving = withDeadline(this.#deps.snapshots.save(hosted.orgId, hosted.agentId, snapshot, hosted.revision), STORE_DEADLINE_MS, "saving a snapshot")
+    const taken = hosted.actor.getSnapshot();
+    const activity = hosted.activity;
+    const json = JSON.stringify(hosted.actor.getPersistedSnapshot());
+    hosted.saving = withDeadline(this.#deps.snapshots.saveJson(hosted.orgId, hosted.agentId, json, hosted.revision), STORE_DEADLINE_MS, "saving a snapshot")
       .then((revision) => {
         hosted.revision = revision;
+        if (hosted.actor.getSnapshot() === taken && hosted.activity === activity) this.#rest(hosted, json);
       })
       .catch((error: unknown) => {
         const logger = this.#deps.logger.child({ orgId: hosted.orgId, agentId: hosted.agentId });
@@ -188,6 +290,20 @@ export class AgentActivations {
     return hosted.saving;
   }
 
+  /**
+   * Stops a live agent whose stored snapshot (`json`, at `hosted.revision`) is its current state
+   * and keeps that text instead. Does nothing to an agent with work or unsaved changes.
+   */
+  #rest(hosted: HostedAgent, json: string | undefined): boolean {
+    if (this.#hosted.get(hosted.agentId) !== hosted || hosted.dirty || hosted.saveTimer || !atRest(hosted)) return false;
+    this.#hosted.delete(hosted.agentId);
+    hosted.actor.stop();
+    let orgId = this.#orgIds.get(hosted.orgId);
+    if (orgId === undefined) this.#orgIds.set(hosted.orgId, (orgId = hosted.orgId));
+    this.#resting.set(hosted.agentId, { orgId, json, revision: hosted.revision, lastActiveAt: hosted.lastActiveAt });
+    return true;
+  }
+
   /** Stops an actor without saving (its state is stale or no longer ours). */
   drop(hosted: HostedAgent): void {
     if (this.#hosted.get(hosted.agentId) !== hosted) return;
@@ -195,24 +311,63 @@ export class AgentActivations {
     clearTimeout(hosted.saveTimer);
     this.#hosted.delete(hosted.agentId);
     hosted.actor.stop();
+    this.#abortCall(hosted.actor);
+  }
+
+  /**
+   * Forgets the resting agents of a shard this worker lost or released: their next holder may
+   * change them, so coming back here they must be read from the store. (Live ones are the
+   * caller's to save, hand back and drop.) Returns how many.
+   */
+  forgetShard(shard: number): number {
+    let count = 0;
+    for (const agentId of this.#resting.keys()) {
+      if (shardOf(agentId) !== shard) continue;
+      this.#resting.delete(agentId);
+      count++;
+    }
+    return count;
   }
 
   /** Saves and stops an actor that is at rest. Returns false (and keeps it) when it has work. */
   async passivate(hosted: HostedAgent): Promise<boolean> {
     if (!atRest(hosted)) return false;
+    const activity = hosted.activity;
     await this.save(hosted);
-    if (!atRest(hosted) || hosted.dirty || this.#hosted.get(hosted.agentId) !== hosted) return false;
+    if (this.#hosted.get(hosted.agentId) !== hosted) {
+      // The save put it to rest (its snapshot is stored): forget that too, unless it was woken since.
+      return !this.#hosted.has(hosted.agentId) && this.#resting.delete(hosted.agentId);
+    }
+    if (!atRest(hosted) || hosted.dirty || hosted.activity !== activity) return false;
     this.#hosted.delete(hosted.agentId);
     hosted.actor.stop();
     return true;
   }
 
-  /** Passivates every agent idle for at least `idleMs`; returns how many. */
+  /**
+   * The periodic sweep: agents idle for at least `idleMs` leave memory (resting ones are forgotten,
+   * live ones at rest saved and stopped), and live agents at rest with nothing to save rest.
+   * Returns how many left memory.
+   */
   async passivateIdle(idleMs: number): Promise<number> {
     const cutoff = this.#deps.now() - idleMs;
-    const idle = this.all().filter((hosted) => hosted.lastActiveAt <= cutoff && atRest(hosted));
+    let count = 0;
+    for (const [agentId, resting] of this.#resting) {
+      if (resting.lastActiveAt > cutoff) continue;
+      this.#resting.delete(agentId);
+      count++;
+    }
+    const idle: HostedAgent[] = [];
+    for (const hosted of this.#hosted.values()) {
+      if (!atRest(hosted)) continue;
+      if (hosted.lastActiveAt <= cutoff) idle.push(hosted);
+      else if (!hosted.dirty && !hosted.saving && !hosted.saveTimer) {
+        // Nothing new since the last save (or nothing ever to save): its stored state is current.
+        this.#rest(hosted, hosted.revision === 0 ? undefined : JSON.stringify(hosted.actor.getPersistedSnapshot()));
+      }
+    }
     const results = await Promise.all(idle.map((hosted) => this.passivate(hosted)));
-    return results.filter(Boolean).length;
+    return count + results.filter(Boolean).length;
   }
 }
 

@@ -23,6 +23,7 @@ import { AgentActivations, atRest, STORE_DEADLINE_MS, withDeadline, type HostedA
 import { OutcomeStore } from "../../common/outcome-store.js";
 import { ShardLeases, type LeaseTiming } from "./shard-leases.js";
 import { SnapshotStore } from "./snapshot-store.js";
+import { StatusCoalescer } from "./status-events.js";
 
 export interface AgentHostDeps {
   nc: NatsConnection;
@@ -85,6 +86,15 @@ export class AgentHost {
   readonly #durable = new Map<string, DurableTask>();
   /** Calls waiting for their task's outcome, by execution id. */
   readonly #waitingCalls = new Map<string, Msg>();
+  /** Status events on their way to the bus, once per agent and tick. */
+  readonly #statusOut = new StatusCoalescer((event) => {
+    try {
+      this.#deps.nc.publish(subjects.agentStatus(event.orgId, event.agentId), encodeJson(event));
+    } catch (error) {
+      // The connection is closing: the ledger's sweep recovers lost status events.
+      this.#deps.logger.warn({ err: error, agentId: event.agentId, executionId: event.execution?.executionId }, "could not publish a status event");
+    }
+  });
   readonly #subscriptions: Subscription[] = [];
   /** Shards being handed over: their agents may still save. */
   readonly #releasing = new Set<number>();
@@ -233,6 +243,8 @@ export class AgentHost {
       this.#handBack(hosted);
       this.#activations.drop(hosted);
     }
+    // Its next holder may change its resting agents: read them from the store if it comes back.
+    this.#activations.forgetShard(shard);
   }
 
   /** Given up: stop taking its tasks, let its agents finish, save them, hand back what is left. */
@@ -250,6 +262,7 @@ export class AgentHost {
         this.#handBack(hosted);
         this.#activations.drop(hosted);
       }
+      this.#activations.forgetShard(shard);
     } finally {
       this.#releasing.delete(shard);
     }
@@ -379,8 +392,13 @@ export class AgentHost {
       this.#refuseCall(msg, subject, new NeuroflowError("UNAVAILABLE", `no worker holds shard ${shard} right now; call again`, { retryable: true }));
       return;
     }
+    // Live here, or resting here and brought back from its snapshot text (no store read).
+    const hosted = this.#activations.wake(task.agentId);
+    if (hosted && hosted.orgId !== task.orgId) {
+      this.#refuseCall(msg, subject, new NeuroflowError("INVALID_MESSAGE", "no such agent in this organization"));
+      return;
+    }
     if (msg.reply) this.#waitingCalls.set(task.executionId, msg);
-    const hosted = this.#activations.get(task.agentId);
     if (hosted) {
       hosted.lastActiveAt = this.#now();
       hosted.actor.send({ type: "task.received", task });
@@ -431,44 +449,47 @@ export class AgentHost {
     if (reply && msg.reply) msg.respond(encodeJson(reply));
   }
 
-  /** One status event of a hosted agent: bookkeeping, then publish (durable outcomes commit first). */
+  /**
+   * One status event of a hosted agent: a call's ending answers the caller first, then every event
+   * is published (coalesced per agent and tick, see status-events.ts); a durable task's ending is
+   * committed to the outcome store before it is published and acknowledged. Loggers are made only
+   * on the branches that log.
+   */
   #emit(hosted: HostedAgent, event: AgentStatusChanged): void {
     const execution = event.execution;
-    const logger = this.#deps.logger.child({ orgId: hosted.orgId, agentId: hosted.agentId });
-    if (!execution) {
+    if (!execution || execution.status === "RUNNING") {
+      if ((execution?.attempt ?? 1) > 1) {
+        this.#agentLogger(hosted).info({ executionId: execution?.executionId, attempt: execution?.attempt }, "retrying a model call");
+      }
       this.#publish(event);
       return;
     }
-    if (execution.status === "RUNNING") {
-      // A retry repeats RUNNING: keep the first start, so durations cover every attempt.
-      if (!hosted.startedAt.has(execution.executionId)) hosted.startedAt.set(execution.executionId, new Date(execution.startedAt));
-      if ((execution.attempt ?? 1) > 1) logger.info({ executionId: execution.executionId, attempt: execution.attempt }, "retrying a model call");
-      this.#publish(event);
-      return;
-    }
-    hosted.startedAt.delete(execution.executionId);
-    if (execution.status === "FAILED") logger.warn({ executionId: execution.executionId, error: execution.error }, "task failed");
+    if (execution.status === "FAILED") this.#agentLogger(hosted).warn({ executionId: execution.executionId, error: execution.error }, "task failed");
     if (this.#waitingCalls.has(execution.executionId)) {
-      // A call: the caller holds the only record; nothing to commit.
-      this.#publish(event);
+      // A call: the caller holds the only record; nothing to commit. The caller first.
       this.#answerCall(execution.executionId, { ok: true, workerId: this.#deps.workerId, execution });
+      this.#publish(event);
       return;
     }
     // A queued task — possibly one restored from a snapshot before its message came back: commit
     // the outcome first, so a later redelivery is answered from the store instead of running again.
     void withDeadline(this.#outcomes.commit(execution.executionId, event), STORE_DEADLINE_MS, "committing an outcome").then(
       ({ event: outcome, won }) => {
-        if (!won) logger.warn({ executionId: execution.executionId }, "another worker finished this task first; keeping its outcome");
+        if (!won) this.#agentLogger(hosted).warn({ executionId: execution.executionId }, "another worker finished this task first; keeping its outcome");
         this.#publish(outcome);
         for (const msg of this.#durable.get(execution.executionId)?.msgs ?? []) msg.ack();
         this.#durable.delete(execution.executionId);
       },
       (error: unknown) => {
         // Not acknowledged: JetStream redelivers it and the task runs again.
-        logger.error({ err: error, executionId: execution.executionId }, "could not commit a task's outcome");
+        this.#agentLogger(hosted).error({ err: error, executionId: execution.executionId }, "could not commit a task's outcome");
         this.#durable.delete(execution.executionId);
       },
     );
+  }
+
+  #agentLogger(hosted: HostedAgent): Logger {
+    return this.#deps.logger.child({ orgId: hosted.orgId, agentId: hosted.agentId });
   }
 
   #answerCall(executionId: string, reply: AgentCallReply): void {
@@ -478,7 +499,8 @@ export class AgentHost {
     call.respond(encodeJson(reply));
   }
 
+  /** Publishes at the end of the tick, dropping events a later one of the same agent supersedes. */
   #publish(event: AgentStatusChanged): void {
-    this.#deps.nc.publish(subjects.agentStatus(event.orgId, event.agentId), encodeJson(event));
+    this.#statusOut.push(event);
   }
 }

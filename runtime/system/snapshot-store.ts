@@ -8,6 +8,7 @@ export interface StoredSnapshot {
 }
 
 const key = (orgId: string, agentId: string) => `${orgId}.${agentId}`;
+const encoder = new TextEncoder();
 
 /**
  * Agent actor snapshots (`actor.getPersistedSnapshot()`), one key per agent. Writes are
@@ -32,8 +33,13 @@ export class SnapshotStore {
    * Saves a snapshot over the one at `revision` (0: there was none). Returns the new revision;
    * throws CONFLICT when someone else wrote since.
    */
-  async save(orgId: string, agentId: string, snapshot: unknown, revision: number): Promise<number> {
-    const data = new TextEncoder().encode(JSON.stringify(snapshot));
+  save(orgId: string, agentId: string, snapshot: unknown, revision: number): Promise<number> {
+    return this.saveJson(orgId, agentId, JSON.stringify(snapshot), revision);
+  }
+
+  /** {@link save} of a snapshot already serialized (the caller keeps the text, e.g. to rest the agent). */
+  async saveJson(orgId: string, agentId: string, json: string, revision: number): Promise<number> {
+    const data = encoder.encode(json);
     try {
       return revision === 0 ? await this.#kv.create(key(orgId, agentId), data) : await this.#kv.update(key(orgId, agentId), data, revision);
     } catch (cause) {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { createActor, fromPromise, SimulatedClock, waitFor, type Actor, type Snapshot } from "xstate";
-import { conversation } from "../../runtime/actors/call-model.actor.js";
+import { createActor, SimulatedClock, waitFor, type Actor, type Snapshot } from "xstate";
+import { conversation, modelCallActions, type ModelCall } from "../../runtime/actors/call-model.actor.js";
 import { DEFAULT_LIMITS } from "../../runtime/machines/agent-limits.js";
 import { backoffMs } from "../../runtime/machines/agent-retry.js";
 import { agentMachine, agentStatusOf, type CallModelInput, type ModelAnswer } from "../../runtime/machines/agent.machine.js";
@@ -31,14 +31,12 @@ interface PendingCall {
   reject: (e: unknown) => void;
 }
 
-/** A callModel whose calls the test resolves or rejects by hand, in order. */
+/** A model call whose calls the test resolves or rejects by hand, in order. */
 function manualModel() {
   const pending: PendingCall[] = [];
-  const actor = fromPromise<ModelAnswer, CallModelInput>(
-    ({ input, signal }) => new Promise((resolve, reject) => pending.push({ input, task: input.task, signal, resolve, reject })),
-  );
+  const call: ModelCall = (input, signal) => new Promise((resolve, reject) => pending.push({ input, task: input.task, signal, resolve, reject }));
   const answer = (text: string): ModelAnswer => ({ text, usage: { promptTokens: 3, completionTokens: 5 }, provider: "simulated", model: "sim-1", costMicroUsd: 0 });
-  return { actor, pending, answer };
+  return { call, pending, answer };
 }
 
 const running: Array<Actor<typeof agentMachine>> = [];
@@ -49,7 +47,7 @@ afterEach(() => {
 /** Starts an agent on a SimulatedClock: time moves only when the test increments it. */
 function start(model: ReturnType<typeof manualModel>, options: { stored?: string } = {}) {
   const clock = new SimulatedClock();
-  const machine = agentMachine.provide({ actors: { callModel: model.actor } });
+  const machine = agentMachine.provide({ actions: modelCallActions(model.call).actions });
   let actor: Actor<typeof agentMachine>;
   if (options.stored === undefined) actor = createActor(machine, { clock, input: { orgId, agentId } });
   else {
@@ -66,7 +64,7 @@ function start(model: ReturnType<typeof manualModel>, options: { stored?: string
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 const retryable = (message: string, details?: unknown) => new NeuroflowError("PROVIDER_ERROR", message, { retryable: true, details });
-const meta = (now = new Date("2026-01-01T00:00:00.000Z")) => ({ workerId: "w1", now, startedAt: () => undefined });
+const meta = (now = Date.parse("2026-01-01T00:00:00.000Z")) => ({ workerId: "w1", now, startedAt: () => undefined });
 
 describe("agent machine", () => {
   it("goes idle → working → idle and keeps the answer of the task it finished", async () => {
@@ -135,6 +133,61 @@ describe("agent machine", () => {
     const last = actor.getSnapshot().context.last;
     expect(last?.ok === false && last.error).toEqual({ code: "INTERNAL", message: "internal error", retryable: false });
     expect(model.pending).toHaveLength(1);
+  });
+});
+
+describe("agent machine: the model call effect", () => {
+  it("ignores a result that is not from the call it waits for (earlier attempt, other task)", async () => {
+    const model = manualModel();
+    const { actor, clock } = start(model);
+    const t = task(1, "flaky", { retryBaseMs: 100 });
+    actor.send({ type: "task.received", task: t });
+    await tick();
+    model.pending[0]!.reject(retryable("HTTP 503"));
+    await tick();
+    clock.increment(backoffMs(t.executionId, 0, 100));
+    expect(actor.getSnapshot().context.attempt).toBe(2);
+    const late = model.answer("from attempt 1");
+    actor.send({ type: "model.done", executionId: t.executionId, attempt: 1, output: late });
+    actor.send({ type: "model.done", executionId: task(2).executionId, attempt: 2, output: late });
+    actor.send({ type: "model.failed", executionId: t.executionId, attempt: 1, error: new Error("late") });
+    expect(actor.getSnapshot().matches({ working: "calling" })).toBe(true);
+    expect(actor.getSnapshot().context.last).toBeNull();
+    model.pending[1]!.resolve(model.answer("attempt 2"));
+    await waitFor(actor, (s) => s.matches("idle"));
+    expect(actor.getSnapshot().context.last).toMatchObject({ ok: true, attempts: 2, answer: { text: "attempt 2" } });
+  });
+
+  it("takes the next task in the same step that ends one, and aborts the call when it is stopped from outside", async () => {
+    const model = manualModel();
+    const effect = modelCallActions(model.call);
+    const actor = createActor(agentMachine.provide({ actions: effect.actions }), { input: { orgId, agentId } });
+    running.push(actor);
+    const seen: AgentSnapshot[] = [];
+    actor.subscribe((snapshot) => seen.push(snapshot));
+    actor.start();
+    actor.send({ type: "task.received", task: task(1) });
+    actor.send({ type: "task.received", task: task(2) });
+    await tick();
+    const before = seen.length;
+    model.pending[0]!.resolve(model.answer("one"));
+    await tick();
+    // One snapshot: task 1 ended and task 2 started in it.
+    expect(seen.length).toBe(before + 1);
+    expect(seen.at(-1)!.context).toMatchObject({ last: { executionId: task(1).executionId }, current: { executionId: task(2).executionId }, attempt: 1 });
+    actor.stop();
+    expect(model.pending[1]!.signal.aborted).toBe(false);
+    effect.abort(actor);
+    expect(model.pending[1]!.signal.aborted).toBe(true);
+  });
+
+  it("fails every call with INTERNAL when no effect is provided", async () => {
+    const actor = createActor(agentMachine, { input: { orgId, agentId } });
+    running.push(actor);
+    actor.start();
+    actor.send({ type: "task.received", task: task(1) });
+    expect(actor.getSnapshot().value).toBe("failed");
+    expect(actor.getSnapshot().context.last).toMatchObject({ ok: false, attempts: 1, error: { code: "INTERNAL" } });
   });
 });
 
@@ -411,7 +464,11 @@ describe("agent machine: persisted snapshots", () => {
     expect(context.mailbox.map((t) => t.prompt)).toEqual(["third"]);
     expect(context.current?.prompt).toBe("second");
     expect(context.memory).toEqual([{ prompt: "first", answer: "first answer" }]);
-    // Restoring restarts the invoked call (effects are idempotent); the rest follows as before.
+    // A snapshot holds no running call: `agent.resume` (the host sends it) starts it again
+    // (effects are idempotent); the rest follows as before.
+    await tick();
+    expect(again.pending).toHaveLength(0);
+    restoredActor.send({ type: "agent.resume" });
     await tick();
     expect(again.pending.map((call) => call.task.prompt)).toEqual(["second"]);
     expect(again.pending[0]!.input.memory).toEqual([{ prompt: "first", answer: "first answer" }]);
@@ -453,9 +510,9 @@ describe("statusEvents (inspection → protocol events)", () => {
     model.pending[0]!.resolve(model.answer("done"));
     await waitFor(actor, (s) => s.matches("idle"));
 
-    const started = new Date("2026-01-01T00:00:00.000Z");
-    const finished = new Date("2026-01-01T00:00:01.250Z");
-    const at = (now: Date) => ({ workerId: "w1", now, startedAt: () => started });
+    const started = Date.parse("2026-01-01T00:00:00.000Z");
+    const finished = Date.parse("2026-01-01T00:00:01.250Z");
+    const at = (now: number) => ({ workerId: "w1", now, startedAt: () => started });
     const [initial, working] = snapshots;
     expect(initial?.value).toBe("idle");
     expect(working?.matches("working")).toBe(true);
@@ -487,13 +544,32 @@ describe("statusEvents (inspection → protocol events)", () => {
     model.pending[0]!.resolve(model.answer("first"));
     await tick();
     const after = actor.getSnapshot();
-    const events = statusEvents(before, after, { workerId: "w1", now: new Date(), startedAt: () => undefined });
+    const events = statusEvents(before, after, { workerId: "w1", now: Date.now(), startedAt: () => undefined });
     expect(events.map((e) => [e.execution?.executionId, e.execution?.status])).toEqual([
       [task(1).executionId, "COMPLETED"],
       [task(2).executionId, "RUNNING"],
     ]);
     expect(events.every((e) => e.status === "BUSY")).toBe(true);
     expect(snapshots.length).toBeGreaterThan(0);
+  });
+
+  it("names the model that was called in a failed ending, not in a task cancelled before its call", async () => {
+    const model = manualModel();
+    const { actor } = start(model);
+    actor.send({ type: "task.received", task: task(1, "fails", { maxRetries: 0 }) });
+    actor.send({ type: "task.received", task: task(2) });
+    await tick();
+    const before = actor.getSnapshot();
+    actor.send({ type: "task.cancel", executionId: task(2).executionId });
+    const [cancelled] = statusEvents(before, actor.getSnapshot(), meta());
+    expect(cancelled?.execution).toMatchObject({ status: "CANCELLED" });
+    expect(cancelled?.execution?.provider).toBeUndefined();
+    const beforeFailure = actor.getSnapshot();
+    model.pending[0]!.reject(new NeuroflowError("PROVIDER_ERROR", "no", { retryable: false }));
+    await waitFor(actor, (s) => s.matches("failed"));
+    expect(statusEvents(beforeFailure, actor.getSnapshot(), meta())).toEqual([
+      expect.objectContaining({ status: "ERROR", execution: expect.objectContaining({ status: "FAILED", provider: "simulated", model: "sim-1", attempt: 1 }) }),
+    ]);
   });
 
   it("reports a TIMEOUT as a FAILED execution and the agent as ERROR", async () => {
