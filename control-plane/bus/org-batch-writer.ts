@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import type { Msg, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { ControlPlaneMetrics } from "../http/metrics.js";
 import type { Database } from "../persistence/database.js";
@@ -209,5 +210,30 @@ export class OrgBatchWriter<E extends { orgId: string }, R> {
   #backoff(attempt: number): number {
     const initial = this.#options.retryInitialMs ?? 100;
     return Math.min(this.#options.retryMaxMs ?? 5_000, initial * 2 ** Math.min(attempt, 20));
+  }
+}
+
+/**
+ * Feeds `subscription` into `writer` until the subscription ends (drained or failed), then closes
+ * the writer: resolves once every received event is stored or dropped. `parse` turns a message
+ * into its event, or undefined for one it logged and skipped (then `onRejected` counts it).
+ */
+export async function pumpInto<E extends { orgId: string }, R>(
+  subscription: Subscription,
+  writer: OrgBatchWriter<E, R>,
+  parse: (msg: Msg) => E | undefined,
+  options: { logger: Logger; what: string; onRejected?: () => void },
+): Promise<void> {
+  try {
+    for await (const msg of subscription) {
+      const event = parse(msg);
+      if (event) writer.push(event);
+      else options.onRejected?.();
+    }
+  } catch (error) {
+    // The subscription itself failed (permissions, connection closed): what was received still gets stored.
+    options.logger.error({ err: error }, `the ${options.what} subscription failed`);
+  } finally {
+    await writer.close();
   }
 }

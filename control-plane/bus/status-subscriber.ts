@@ -12,7 +12,7 @@ import type { ControlPlaneMetrics } from "../http/metrics.js";
 import type { Database } from "../persistence/database.js";
 import { applyStatusEvents } from "../persistence/execution-batch-ledger.js";
 import { applyStatusEvent } from "../persistence/execution-ledger.js";
-import { OrgBatchWriter, type BatchingOptions } from "./org-batch-writer.js";
+import { OrgBatchWriter, pumpInto, type BatchingOptions } from "./org-batch-writer.js";
 
 /**
  * Consumes `agent.status.changed` from every org, persists it (execution row, agent metrics),
@@ -55,20 +55,11 @@ export class StatusSubscriber {
     });
     const subscription = deps.nc.subscribe(subjects.anyAgentStatus);
     this.#subscription = subscription;
-    this.#done = (async () => {
-      try {
-        for await (const msg of subscription) {
-          const event = received(msg, logger);
-          if (event) writer.push(event);
-          else metrics.statusEvents.inc({ outcome: "rejected" });
-        }
-      } catch (error) {
-        // The subscription itself failed (permissions, connection closed): what was received still gets stored.
-        logger.error({ err: error }, "the status subscription failed");
-      } finally {
-        await writer.close();
-      }
-    })();
+    this.#done = pumpInto(subscription, writer, (msg) => received(msg, logger), {
+      logger,
+      what: "status",
+      onRejected: () => metrics.statusEvents.inc({ outcome: "rejected" }),
+    });
   }
 
   /** Stops taking events and waits until the ones already received are stored. */

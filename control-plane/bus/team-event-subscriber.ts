@@ -6,7 +6,7 @@ import type { ControlPlaneMetrics } from "../http/metrics.js";
 import type { Database } from "../persistence/database.js";
 import { applyTeamEvents, type TeamEventOutcome } from "../persistence/team-batch-ledger.js";
 import { appendTeamLogEntry, endTeamExecution, teamEndingOf } from "../persistence/team-ledger.js";
-import { OrgBatchWriter, type BatchingOptions } from "./org-batch-writer.js";
+import { OrgBatchWriter, pumpInto, type BatchingOptions } from "./org-batch-writer.js";
 
 /**
  * Consumes the coordination log entries of every org's team executions
@@ -52,19 +52,7 @@ export class TeamEventSubscriber {
     });
     const subscription = deps.nc.subscribe(subjects.anyTeamExecEvent);
     this.#subscription = subscription;
-    this.#done = (async () => {
-      try {
-        for await (const msg of subscription) {
-          const event = received(msg, logger);
-          if (event) writer.push(event);
-        }
-      } catch (error) {
-        // The subscription itself failed (permissions, connection closed): what was received still gets stored.
-        logger.error({ err: error }, "the team event subscription failed");
-      } finally {
-        await writer.close();
-      }
-    })();
+    this.#done = pumpInto(subscription, writer, (msg) => received(msg, logger), { logger, what: "team event" });
   }
 
   /** Stops taking events and waits until the ones already received are stored. */
