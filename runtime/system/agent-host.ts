@@ -1,8 +1,7 @@
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { waitFor } from "xstate";
-import { repairShardConsumer, shardConsumer, TASK_ACK_WAIT_MS, TASK_STREAM, type RuntimeStores } from "../../common/runtime-streams.js";
+import { TASK_ACK_WAIT_MS, type RuntimeStores } from "../../common/runtime-streams.js";
 import {
   agentCancelSchema,
   agentTaskSchema,
@@ -19,11 +18,12 @@ import {
 } from "../protocol/index.js";
 import type { PriceTable } from "../providers/prices.js";
 import type { ProviderRegistry } from "../providers/provider.js";
-import { AgentActivations, atRest, STORE_DEADLINE_MS, withDeadline, type HostedAgent } from "./agent-activations.js";
+import { AgentActivations, atRest, type HostedAgent } from "./agent-activations.js";
 import { OutcomeStore } from "../../common/outcome-store.js";
 import { ShardLeases, type LeaseTiming } from "./shard-leases.js";
 import { SnapshotStore } from "./snapshot-store.js";
 import { StatusCoalescer } from "./status-events.js";
+import { TaskIntake } from "./task-intake.js";
 
 export interface AgentHostDeps {
   nc: NatsConnection;
@@ -42,13 +42,6 @@ export interface AgentHostDeps {
 /** Queue group shared by all runtime workers for agent calls. */
 export const RUNTIME_QUEUE = "nf-runtime";
 
-/** A queued task this worker took: its deliveries (redeliveries add more) and whose it is. */
-interface DurableTask {
-  agentId: string;
-  msgs: JsMsg[];
-  since: number;
-}
-
 /** How long a call waits for its agent's shard to get an owner before it is refused. */
 const HANDOFF_WAIT_MS = 2_000;
 
@@ -59,11 +52,8 @@ const FORWARDED_SUBJECT = "Nf-Subject";
  * Hosts the agent actors of the shards this worker leases (see shard-leases.ts), so every agent is
  * active on one worker at a time. Work arrives two ways:
  *
- * - **Durable tasks** from the JetStream queue of each held shard (published by the control plane
- *   after the execution row committed). A task is acknowledged only once its outcome is committed
- *   to the outcome store and published; until then it is kept alive with `working()`. If this
- *   worker dies, JetStream hands the task to the shard's next holder; a task whose outcome is
- *   already committed is answered from the store and never runs twice.
+ * - **Durable tasks** from the JetStream queue of each held shard (task-intake.ts): acknowledged
+ *   only once their outcome is committed to the outcome store and published, never run twice.
  * - **Calls** on `nf.<org>.agent.<id>.call` (queue group): the caller waits for the outcome. A
  *   worker that does not host the agent forwards the call, reply subject unchanged, to the one that
  *   does.
@@ -81,9 +71,7 @@ export class AgentHost {
   readonly #activations: AgentActivations;
   readonly #outcomes: OutcomeStore;
   readonly #leases: ShardLeases;
-  readonly #intakes = new Map<number, ConsumerMessages>();
-  /** Queue messages of durable executions not yet ended here, by execution id (redeliveries add more). */
-  readonly #durable = new Map<string, DurableTask>();
+  readonly #intake: TaskIntake;
   /** Calls waiting for their task's outcome, by execution id. */
   readonly #waitingCalls = new Map<string, Msg>();
   /** Status events on their way to the bus, once per agent and tick. */
@@ -124,9 +112,18 @@ export class AgentHost {
       logger: deps.logger,
       ...(deps.leaseTiming ? { timing: deps.leaseTiming } : {}),
       now: this.#now,
-      onAcquired: (shard) => void this.#startIntake(shard),
+      onAcquired: (shard) => void this.#intake.start(shard),
       onLost: (shard) => this.#loseShard(shard),
       onRelease: (shard) => this.#releaseShard(shard, 10_000),
+    });
+    this.#intake = new TaskIntake({
+      nc: deps.nc,
+      activations: this.#activations,
+      outcomes: this.#outcomes,
+      leases: this.#leases,
+      publish: (event) => this.#publish(event),
+      logger: deps.logger,
+      now: this.#now,
     });
   }
 
@@ -162,7 +159,6 @@ export class AgentHost {
     listen(subjects.workerForward(this.#deps.workerId), (msg) => this.#onCall(msg, msg.headers?.get(FORWARDED_SUBJECT) ?? ""));
     listen(subjects.anyAgentCancel, (msg) => this.#onCancel(msg));
     await this.#leases.start();
-    void this.#watchReconnects();
     const passivateAfterMs = this.#deps.passivateAfterMs ?? 60_000;
     this.#timers = [
       setInterval(() => this.#keepTasksAlive(), TASK_ACK_WAIT_MS / 3),
@@ -178,6 +174,7 @@ export class AgentHost {
     // Releasing a shard lets its agents finish (cancels still arrive meanwhile), saves them and nacks the rest.
     await Promise.all(this.#leases.held.map((shard) => this.#releaseShard(shard, graceMs)));
     await this.#leases.stop();
+    this.#intake.close();
     for (const timer of this.#timers) clearInterval(timer);
     await Promise.all(this.#subscriptions.map((s) => (s.isClosed() ? undefined : s.drain())));
     for (const hosted of this.#activations.all()) this.#activations.drop(hosted);
@@ -188,27 +185,9 @@ export class AgentHost {
     this.#stopping = true;
     this.#leases.abandon();
     for (const timer of this.#timers) clearInterval(timer);
-    for (const intake of this.#intakes.values()) void intake.close();
+    this.#intake.abandon();
     for (const subscription of this.#subscriptions) subscription.unsubscribe();
     for (const hosted of this.#activations.all()) this.#activations.drop(hosted);
-  }
-
-  /** After NATS comes back, the stream may have lost its tail: restart intake of held shards that need it. */
-  async #watchReconnects(): Promise<void> {
-    for await (const status of this.#deps.nc.status()) {
-      if (status.type !== "reconnect" || this.#stopping) continue;
-      for (const shard of this.#leases.held) {
-        try {
-          const jsm = await jetstreamManager(this.#deps.nc);
-          if (!(await repairShardConsumer(jsm, shard))) continue;
-          this.#deps.logger.warn({ shard }, "the shard's consumer was ahead of its stream after a reconnect; recreated it");
-          await this.#stopIntake(shard);
-          if (this.#leases.holds(shard)) await this.#startIntake(shard);
-        } catch (error) {
-          this.#deps.logger.warn({ err: error, shard }, "could not check a shard's consumer after a reconnect");
-        }
-      }
-    }
   }
 
   async #passivate(idleMs: number): Promise<void> {
@@ -216,29 +195,9 @@ export class AgentHost {
     if (count > 0) this.#deps.logger.info({ count, active: this.#activations.size }, "passivated idle agents");
   }
 
-  async #startIntake(shard: number): Promise<void> {
-    try {
-      if (await repairShardConsumer(await jetstreamManager(this.#deps.nc), shard)) {
-        this.#deps.logger.warn({ shard }, "the shard's consumer was ahead of its stream (NATS lost the stream's tail); recreated it");
-      }
-      const consumer = await jetstream(this.#deps.nc).consumers.get(TASK_STREAM, shardConsumer(shard));
-      if (!this.#leases.holds(shard)) return;
-      const messages = await consumer.consume({ max_messages: 256, callback: (msg) => void this.#onQueued(shard, msg) });
-      this.#intakes.set(shard, messages);
-    } catch (error) {
-      this.#deps.logger.error({ err: error, shard }, "could not consume a shard's task queue");
-    }
-  }
-
-  async #stopIntake(shard: number): Promise<void> {
-    const intake = this.#intakes.get(shard);
-    this.#intakes.delete(shard);
-    await intake?.close();
-  }
-
   /** Lost to another worker: stop its agents now, write nothing, hand their tasks back. */
   #loseShard(shard: number): void {
-    void this.#stopIntake(shard);
+    void this.#intake.stop(shard);
     for (const hosted of this.#activations.all().filter((h) => h.shard === shard)) {
       this.#handBack(hosted);
       this.#activations.drop(hosted);
@@ -251,7 +210,7 @@ export class AgentHost {
   async #releaseShard(shard: number, graceMs: number): Promise<void> {
     this.#releasing.add(shard);
     try {
-      await this.#stopIntake(shard);
+      await this.#intake.stop(shard);
       const agents = this.#activations.all().filter((hosted) => hosted.shard === shard);
       await Promise.all(
         agents.map((hosted) => waitFor(hosted.actor, () => atRest(hosted), { timeout: graceMs }).catch(() => undefined)),
@@ -273,8 +232,7 @@ export class AgentHost {
     const context = hosted.actor.getSnapshot().context;
     for (const task of [context.current, ...context.mailbox]) {
       if (!task) continue;
-      for (const msg of this.#durable.get(task.executionId)?.msgs ?? []) msg.nak();
-      this.#durable.delete(task.executionId);
+      this.#intake.handBack(task.executionId);
       this.#answerCall(task.executionId, {
         ok: false,
         error: { code: "UNAVAILABLE", message: "the agent moved to another worker; call again", retryable: true },
@@ -283,73 +241,17 @@ export class AgentHost {
   }
 
   /**
-   * Keeps the queue from handing out tasks this worker is still on, and hands back any it is not
-   * on any more (its actor was stopped, or dropped the task): a task must never sit here unworked.
+   * Drops actors that stopped running (handing their tasks back), then keeps the queue from handing
+   * out the tasks this worker is still on (TaskIntake.keepAlive): a task must never sit here unworked.
    */
   #keepTasksAlive(): void {
-    const now = this.#now();
     for (const hosted of this.#activations.all()) {
       // A crashed (or wrongly stopped) actor ignores every event: never keep its tasks alive.
       if (hosted.actor.getSnapshot().status === "active") continue;
       this.#deps.logger.error({ orgId: hosted.orgId, agentId: hosted.agentId }, "an agent actor stopped running; handing its tasks back");
       this.#activations.drop(hosted);
     }
-    for (const [executionId, entry] of this.#durable) {
-      const hosted = this.#activations.get(entry.agentId);
-      const context = hosted?.actor.getSnapshot().context;
-      const held = context?.current?.executionId === executionId || context?.mailbox.some((task) => task.executionId === executionId);
-      // Between activation and the actor taking the task, or while its outcome commits: give it time.
-      const orphaned = !held && now - entry.since > STORE_DEADLINE_MS + 1_000;
-      if (orphaned) {
-        this.#deps.logger.warn({ executionId, agentId: entry.agentId }, "handing back a queued task no actor here holds");
-        for (const msg of entry.msgs) msg.nak();
-        this.#durable.delete(executionId);
-      } else {
-        for (const msg of entry.msgs) msg.working();
-      }
-    }
-  }
-
-  async #onQueued(shard: number, msg: JsMsg): Promise<void> {
-    let task: AgentTask;
-    try {
-      task = decodeJson(agentTaskSchema, msg.data, "queued agent task");
-      if (shardOf(task.agentId) !== shard) throw new NeuroflowError("INVALID_MESSAGE", "task queued on the wrong shard");
-    } catch (error) {
-      this.#deps.logger.warn({ subject: msg.subject, error: NeuroflowError.toWire(error) }, "dropped a malformed queued task");
-      msg.term();
-      return;
-    }
-    const logger = this.#deps.logger.child({ orgId: task.orgId, agentId: task.agentId, executionId: task.executionId });
-    try {
-      const known = this.#durable.get(task.executionId);
-      if (known) {
-        known.msgs.push(msg);
-        return;
-      }
-      const stored = await withDeadline(this.#outcomes.find(task.executionId), STORE_DEADLINE_MS, "reading an outcome");
-      if (stored) {
-        // It ended already (here or on a worker that died before acknowledging): say so again.
-        logger.info("redelivered task already has an outcome; publishing it again");
-        this.#publish(stored);
-        msg.ack();
-        return;
-      }
-      if (!this.#leases.holds(shard)) {
-        msg.nak();
-        return;
-      }
-      const entry = this.#durable.get(task.executionId);
-      if (entry) entry.msgs.push(msg);
-      else this.#durable.set(task.executionId, { agentId: task.agentId, msgs: [msg], since: this.#now() });
-      const hosted = await this.#activations.activate(task.orgId, task.agentId);
-      hosted.lastActiveAt = this.#now();
-      hosted.actor.send({ type: "task.received", task });
-    } catch (error) {
-      logger.error({ err: error }, "could not take a queued task; it will be redelivered");
-      this.#durable.delete(task.executionId);
-      msg.nak(500);
-    }
+    this.#intake.keepAlive();
   }
 
   /** A call, from the queue group or forwarded by another worker (`subject` is the original). */
@@ -471,21 +373,7 @@ export class AgentHost {
       this.#publish(event);
       return;
     }
-    // A queued task — possibly one restored from a snapshot before its message came back: commit
-    // the outcome first, so a later redelivery is answered from the store instead of running again.
-    void withDeadline(this.#outcomes.commit(execution.executionId, event), STORE_DEADLINE_MS, "committing an outcome").then(
-      ({ event: outcome, won }) => {
-        if (!won) this.#agentLogger(hosted).warn({ executionId: execution.executionId }, "another worker finished this task first; keeping its outcome");
-        this.#publish(outcome);
-        for (const msg of this.#durable.get(execution.executionId)?.msgs ?? []) msg.ack();
-        this.#durable.delete(execution.executionId);
-      },
-      (error: unknown) => {
-        // Not acknowledged: JetStream redelivers it and the task runs again.
-        this.#agentLogger(hosted).error({ err: error, executionId: execution.executionId }, "could not commit a task's outcome");
-        this.#durable.delete(execution.executionId);
-      },
-    );
+    this.#intake.ended(hosted, { ...event, execution });
   }
 
   #agentLogger(hosted: HostedAgent): Logger {
