@@ -89,6 +89,7 @@ export class AgentActivations {
   /** One copy of each org id for the resting agents (there are few orgs and many agents). */
   readonly #orgIds = new Map<string, string>();
   readonly #machine: typeof agentMachine;
+  #lastEventAt = 0;
   /** Aborts the running model call of an actor stopped from outside (exit actions do not run). */
   readonly #abortCall: (actor: Actor<typeof agentMachine>) => void;
   #storeReads = 0;
@@ -101,6 +102,18 @@ export class AgentActivations {
   }
 
   /** Agents this worker holds and serves without a store read: live and resting. */
+  /**
+   * The time of a status event: the clock, but never at or before this worker's previous event —
+   * two events in one millisecond are a microsecond apart. Every control-plane replica applies
+   * every event, in whatever order it gets them; an agent's status follows its latest event by
+   * time, so a late RUNNING must never tie with the ending that followed it.
+   */
+  #eventTime(): number {
+    const now = this.#deps.now();
+    this.#lastEventAt = now > this.#lastEventAt ? now : this.#lastEventAt + 0.001;
+    return this.#lastEventAt;
+  }
+
   get size(): number {
     return this.#hosted.size + this.#resting.size;
   }
@@ -208,7 +221,7 @@ export class AgentActivations {
     let prev: AgentSnapshot | undefined = snapshot !== undefined ? actor.getSnapshot() : undefined;
     actor.subscribe({
       next: (next) => {
-        meta.now = this.#deps.now();
+        meta.now = this.#eventTime();
         const events = statusEvents(prev, next, meta);
         // A task ended (a new agent's first snapshot, with no outcome yet, has nothing to save).
         if (next.context.last !== (prev ? prev.context.last : null)) {

@@ -28,13 +28,22 @@ export interface StatusMeta {
   startedAt: (executionId: string) => number | undefined;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+/**
+ * ISO 8601. A time with a fraction of a millisecond (two events of one worker within one
+ * millisecond, see AgentActivations) keeps it, to the microsecond, so the ledger orders them.
+ */
+const iso = (ms: number) => {
+  if (Number.isInteger(ms)) return new Date(ms).toISOString();
+  const whole = Math.floor(ms);
+  const micros = Math.min(999, Math.round((ms - whole) * 1000));
+  return `${new Date(whole).toISOString().slice(0, -1)}${String(micros).padStart(3, "0")}Z`;
+};
 
 function finished(last: TaskOutcome, ended: AgentContext["current"], meta: StatusMeta, at: string): ExecutionProgress {
   const started = meta.startedAt(last.executionId) ?? meta.now;
   // Object literals of one shape per status (no spreads): this runs once per task.
   const startedAt = started === meta.now ? at : iso(started);
-  const durationMs = Math.max(0, meta.now - started);
+  const durationMs = Math.max(0, Math.round(meta.now - started));
   // A task cancelled in the mailbox never made a call: no attempt to report.
   const attempt = last.attempts > 0 ? last.attempts : undefined;
   if (last.ok) {
@@ -158,7 +167,7 @@ export class StatusCoalescer {
     if (!pending) this.#pending.set(event.agentId, (pending = { events: [], running: -1, bare: -1 }));
     const { events } = pending;
     const execution = event.execution;
-    if (pending.bare >= 0 && event.at >= events[pending.bare]!.at) {
+    if (pending.bare >= 0 && Date.parse(event.at) >= Date.parse(events[pending.bare]!.at)) {
       events[pending.bare] = undefined;
       pending.bare = -1;
     }

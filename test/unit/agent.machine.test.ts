@@ -534,6 +534,21 @@ describe("statusEvents (inspection → protocol events)", () => {
     expect(statusEvents(snapshots.at(-1), snapshots.at(-1)!, at(finished))).toEqual([]);
   });
 
+  it("keeps a fraction of a millisecond in event times, and whole-millisecond durations", async () => {
+    const model = manualModel();
+    const { actor, snapshots } = start(model);
+    actor.send({ type: "task.received", task: task(1) });
+    await tick();
+    model.pending[0]!.resolve(model.answer("done"));
+    await waitFor(actor, (s) => s.matches("idle"));
+    const started = Date.parse("2026-01-01T00:00:00.000Z");
+    const [initial, working] = snapshots;
+    const running = statusEvents(initial, working!, { workerId: "w1", now: started + 0.001, startedAt: () => undefined });
+    expect(running[0]?.at).toBe("2026-01-01T00:00:00.000001Z");
+    const ended = statusEvents(working, snapshots.at(-1)!, { workerId: "w1", now: started + 2.5, startedAt: () => started });
+    expect(ended[0]).toMatchObject({ at: "2026-01-01T00:00:00.002500Z", execution: { status: "COMPLETED", durationMs: 3 } });
+  });
+
   it("emits the finished task and the next one in order when the mailbox was not empty", async () => {
     const model = manualModel();
     const { actor, snapshots } = start(model);
