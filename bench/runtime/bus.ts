@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { connectOptionsFor, createTenancy, mintServiceCreds, type TenancySecrets } from "../../common/nats-tenancy.js";
 import { startSecuredNats } from "../../test/support/nats-auth.js";
+import { startRuntimeWorker } from "../../test/support/runtime-worker.js";
 import { ensureNatsServer, stopChild } from "../../test/support/services.js";
 
 /**
@@ -71,63 +72,19 @@ export interface BenchWorker {
   stop(): Promise<number | null>;
 }
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-
 /**
- * Starts a real runtime worker process (`node --import tsx runtime/main.ts`, as npm start does) on
- * the bench bus with the service credentials; resolves once it logs that it is ready. Like
- * test/support/runtime-worker.ts, plus node flags (`--cpu-prof` is refused in NODE_OPTIONS).
+ * Starts a real runtime worker process (test/support/runtime-worker.ts) on the bench bus with the
+ * service credentials, the simulated model at 0 latency, and optional node flags (a CPU profile).
  */
-export async function startWorker(bus: BenchBus, options: WorkerOptions): Promise<BenchWorker> {
+export function startWorker(bus: BenchBus, options: WorkerOptions): Promise<BenchWorker> {
   const flags = [...(options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : []), ...(options.nodeFlags ?? [])];
-  const child = spawn(process.execPath, [...flags, "--import", "tsx", options.script ?? "runtime/main.ts"], {
-    cwd: root,
-    env: {
-      ...process.env,
-      NODE_OPTIONS: "",
-      OPENAI_API_KEY: "",
-      OPENAI_BASE_URL: "",
-      ANTHROPIC_API_KEY: "",
-      NATS_URL: bus.url,
-      NATS_CREDS: bus.credsFile,
-      WORKER_ID: options.workerId,
-      SIMULATED_LATENCY_MS: "0",
-      // "runtime worker ready" is logged at info; warnings and errors are what the bench keeps.
-      LOG_LEVEL: "info",
-      LOG_PRETTY: "false",
-      ...options.env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  return startRuntimeWorker({
+    natsUrl: bus.url,
+    workerId: options.workerId,
+    nodeFlags: flags,
+    ...(options.script ? { script: options.script } : {}),
+    env: { NODE_OPTIONS: "", NATS_CREDS: bus.credsFile, SIMULATED_LATENCY_MS: "0", ...options.env },
   });
-  let output = "";
-  const keep = (chunk: string) => {
-    output += chunk;
-    // Keep the tail only: a recovery run logs a warning per refused call.
-    if (output.length > 1_000_000) output = output.slice(-500_000);
-  };
-  child.stdout?.setEncoding("utf8");
-  child.stderr?.setEncoding("utf8");
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`runtime worker did not start in 30 s:\n${output}`)), 30_000);
-    const check = () => {
-      if (output.includes("runtime worker ready")) {
-        clearTimeout(timer);
-        child.stdout?.off("data", check);
-        resolve();
-      }
-    };
-    child.stdout?.on("data", check);
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`runtime worker exited with ${signal ?? code}:\n${output}`));
-    });
-  }).catch(async (error: unknown) => {
-    await stopChild(child, 2_000);
-    throw error;
-  });
-  return { process: child, output: () => output, stop: () => stopChild(child, 15_000) };
 }
 
 /** A helper process of the benchmark that talks to its parent over IPC. */

@@ -13,15 +13,19 @@ export interface RuntimeWorker {
 }
 
 /**
- * Starts `runtime/main.ts` as a real child process, as `npm start` and docker-compose do, and
- * resolves once it logs that it is ready.
+ * Starts `runtime/main.ts` (or `script`) as a real child process, as `npm start` and
+ * docker-compose do, and resolves once it logs that it is ready; a worker that does not start is
+ * stopped and the error says what it logged. `nodeFlags` go before the script (`--cpu-prof` is
+ * refused in NODE_OPTIONS). The log kept is its last megabyte.
  */
 export async function startRuntimeWorker(options: {
   natsUrl: string;
   workerId: string;
   env?: Record<string, string>;
+  nodeFlags?: string[];
+  script?: string;
 }): Promise<RuntimeWorker> {
-  const child = spawn(process.execPath, ["--import", "tsx", "runtime/main.ts"], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), "--import", "tsx", options.script ?? "runtime/main.ts"], {
     cwd: root,
     env: {
       ...process.env,
@@ -38,10 +42,15 @@ export async function startRuntimeWorker(options: {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
+  const keep = (chunk: string) => {
+    output += chunk;
+    // Keep the tail only: a long run logs a warning per refused call.
+    if (output.length > 1_000_000) output = output.slice(-500_000);
+  };
   child.stdout?.setEncoding("utf8");
   child.stderr?.setEncoding("utf8");
-  child.stdout?.on("data", (chunk: string) => (output += chunk));
-  child.stderr?.on("data", (chunk: string) => (output += chunk));
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`runtime worker did not start in 30 s:\n${output}`)), 30_000);
     const check = () => {
@@ -52,10 +61,13 @@ export async function startRuntimeWorker(options: {
       }
     };
     child.stdout?.on("data", check);
-    child.once("exit", (code) => {
+    child.once("exit", (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`runtime worker exited with ${code}:\n${output}`));
+      reject(new Error(`runtime worker exited with ${signal ?? code}:\n${output}`));
     });
+  }).catch(async (error: unknown) => {
+    await stopChild(child, 2_000);
+    throw error;
   });
   return {
     process: child,
