@@ -31,7 +31,7 @@ const host = new AgentHost({
   leaseTiming: { ttlMs: env.LEASE_TTL_MS, heartbeatMs: env.LEASE_HEARTBEAT_MS },
 });
 await host.start();
-const teams = new TeamHost({ nc, workerId: env.WORKER_ID, logger });
+const teams = new TeamHost({ nc, workerId: env.WORKER_ID, logger, callHere: (task) => host.callHere(task) });
 await teams.start();
 logger.info({ nats: nc.getServer(), shards: host.shards.length }, "runtime worker ready");
 

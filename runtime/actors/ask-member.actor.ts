@@ -7,6 +7,7 @@ import {
   encodeJson,
   NeuroflowError,
   subjects,
+  type AgentCallReply,
   type AgentCancel,
   type AgentProfile,
   type AgentTask,
@@ -22,8 +23,16 @@ export const DEFAULT_MEMBER_TIMEOUT_MS = 120_000;
  */
 const CALL_SLACK_MS = 5_000;
 
+/**
+ * Runs a call in this process when the worker hosts the agent (AgentHost.callHere); undefined when
+ * it does not, and the call goes over the bus.
+ */
+export type CallHere = (task: AgentTask) => Promise<AgentCallReply> | undefined;
+
 export interface AskMemberDeps {
   nc: NatsConnection;
+  /** Members hosted on this worker are asked in process; without it every ask crosses the bus. */
+  callHere?: CallHere;
   /** The run's org and the agent profile of each member, by agent id. */
   orgId: string;
   profiles: ReadonlyMap<string, AgentProfile>;
@@ -57,7 +66,8 @@ export function memberAnswerOf(agentId: string, execution: ExecutionProgress): M
 /**
  * The team machines' `askMember` effect over the bus: each ask becomes an AgentTask (fresh
  * execution id, the member's profile, the ask's answer key, `limits.timeoutMs` from the ask's
- * deadline or the run's) sent as an agent call, so it runs on whichever worker hosts the member.
+ * deadline or the run's) sent as an agent call, so it runs on whichever worker hosts the member:
+ * in process when that is this worker (`callHere`), else over the bus.
  * Rejects with the member's typed error (FAILED / CANCELLED outcome), TIMEOUT when no outcome
  * arrives in time, UNAVAILABLE when no worker answers, INVALID_MESSAGE for an agent that is not a
  * member. When the team stops waiting (signal aborted) or the call timed out, the member's task is
@@ -94,7 +104,9 @@ export function createAskMember(deps: AskMemberDeps): AskMember {
     signal.addEventListener("abort", cancel, { once: true });
     let execution: ExecutionProgress;
     try {
-      execution = await callAgent(deps.nc, task, { timeoutMs: (deadline ?? DEFAULT_MEMBER_TIMEOUT_MS) + CALL_SLACK_MS });
+      const timeoutMs = (deadline ?? DEFAULT_MEMBER_TIMEOUT_MS) + CALL_SLACK_MS;
+      const here = deps.callHere?.(task);
+      execution = here ? await outcomeWithin(here, task.agentId, timeoutMs) : await callAgent(deps.nc, task, { timeoutMs });
     } catch (error) {
       // No outcome in time: the task may still be queued or running on the member's worker.
       if (error instanceof NeuroflowError && error.code === "TIMEOUT" && !signal.aborted) cancel();
@@ -104,4 +116,23 @@ export function createAskMember(deps: AskMemberDeps): AskMember {
     }
     return memberAnswerOf(input.agentId, execution);
   };
+}
+
+/**
+ * The ended execution of a call run in process, as `callAgent` gives one over the bus: a refused
+ * call rejects with its typed error, and no reply within `timeoutMs` with TIMEOUT. The agent's own
+ * deadline ends the task first; the timer only guards against a reply that never comes.
+ */
+async function outcomeWithin(reply: Promise<AgentCallReply>, agentId: string, timeoutMs: number): Promise<ExecutionProgress> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new NeuroflowError("TIMEOUT", `agent ${agentId} did not answer within ${timeoutMs} ms`, { retryable: true })), timeoutMs);
+  });
+  try {
+    const answered = await Promise.race([reply, late]);
+    if (!answered.ok) throw NeuroflowError.fromWire(answered.error);
+    return answered.execution;
+  } finally {
+    clearTimeout(timer);
+  }
 }

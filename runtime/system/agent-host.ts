@@ -56,7 +56,8 @@ const FORWARDED_SUBJECT = "Nf-Subject";
  *   only once their outcome is committed to the outcome store and published, never run twice.
  * - **Calls** on `nf.<org>.agent.<id>.call` (queue group): the caller waits for the outcome. A
  *   worker that does not host the agent forwards the call, reply subject unchanged, to the one that
- *   does.
+ *   does. A call made in this process to an agent hosted here ({@link AgentHost.callHere}: a team
+ *   run asking a member) skips the bus both ways.
  *
  * Cancels arrive on `nf.<org>.agent.<id>.cancel` at every worker; only the one holding the
  * execution answers (`found: true`). A malformed message gets a typed error reply (INVALID_SUBJECT
@@ -72,8 +73,8 @@ export class AgentHost {
   readonly #outcomes: OutcomeStore;
   readonly #leases: ShardLeases;
   readonly #intake: TaskIntake;
-  /** Calls waiting for their task's outcome, by execution id. */
-  readonly #waitingCalls = new Map<string, Msg>();
+  /** Calls waiting for their task's outcome, by execution id: where each one's reply goes. */
+  readonly #waitingCalls = new Map<string, (reply: AgentCallReply) => void>();
   /** Status events on their way to the bus, once per agent and tick. */
   readonly #statusOut = new StatusCoalescer((event) => {
     try {
@@ -190,6 +191,22 @@ export class AgentHost {
     for (const hosted of this.#activations.all()) this.#activations.drop(hosted);
   }
 
+  /**
+   * A call made in this process (a team run asking a member): when this worker hosts the agent
+   * now, the task goes to its actor as a call over the bus does once it has arrived, without being
+   * encoded, sent, received and decoded, and its reply the same way back. The agent's status events
+   * are published as for any call. Returns undefined when the agent's shard is not held here (hosted
+   * elsewhere or changing hands) or this worker is stopping: the caller then calls over the bus,
+   * which routes the call. `task` is not parsed again: it must be a valid AgentTask.
+   */
+  callHere(task: AgentTask): Promise<AgentCallReply> | undefined {
+    if (this.#stopping || !this.#leases.holds(shardOf(task.agentId))) return undefined;
+    return new Promise((resolve) => {
+      const refused = this.#deliver(task, resolve);
+      if (refused) resolve({ ok: false, error: refused.toWire() });
+    });
+  }
+
   async #passivate(idleMs: number): Promise<void> {
     const count = await this.#activations.passivateIdle(idleMs);
     if (count > 0) this.#deps.logger.info({ count, active: this.#activations.size }, "passivated idle agents");
@@ -294,17 +311,23 @@ export class AgentHost {
       this.#refuseCall(msg, subject, new NeuroflowError("UNAVAILABLE", `no worker holds shard ${shard} right now; call again`, { retryable: true }));
       return;
     }
-    // Live here, or resting here and brought back from its snapshot text (no store read).
+    const refused = this.#deliver(task, msg.reply ? (reply) => msg.respond(encodeJson(reply)) : undefined);
+    if (refused) this.#refuseCall(msg, subject, refused);
+  }
+
+  /**
+   * Gives a call's task to its agent, hosted here: live, resting (brought back from its snapshot
+   * text, no store read) or activated from the store. `answer` gets the reply once the task has
+   * ended (or could not start). Returns the error when the agent id belongs to another org here.
+   */
+  #deliver(task: AgentTask, answer: ((reply: AgentCallReply) => void) | undefined): NeuroflowError | undefined {
     const hosted = this.#activations.wake(task.agentId);
-    if (hosted && hosted.orgId !== task.orgId) {
-      this.#refuseCall(msg, subject, new NeuroflowError("INVALID_MESSAGE", "no such agent in this organization"));
-      return;
-    }
-    if (msg.reply) this.#waitingCalls.set(task.executionId, msg);
+    if (hosted && hosted.orgId !== task.orgId) return new NeuroflowError("INVALID_MESSAGE", "no such agent in this organization");
+    if (answer) this.#waitingCalls.set(task.executionId, answer);
     if (hosted) {
       hosted.lastActiveAt = this.#now();
       hosted.actor.send({ type: "task.received", task });
-      return;
+      return undefined;
     }
     void this.#activations.activate(task.orgId, task.agentId).then(
       (activated) => {
@@ -313,6 +336,7 @@ export class AgentHost {
       },
       (error: unknown) => this.#answerCall(task.executionId, { ok: false, error: NeuroflowError.toWire(error) }),
     );
+    return undefined;
   }
 
   #refuseCall(msg: Msg, subject: string, error: unknown): void {
@@ -381,10 +405,10 @@ export class AgentHost {
   }
 
   #answerCall(executionId: string, reply: AgentCallReply): void {
-    const call = this.#waitingCalls.get(executionId);
-    if (!call) return;
+    const answer = this.#waitingCalls.get(executionId);
+    if (!answer) return;
     this.#waitingCalls.delete(executionId);
-    call.respond(encodeJson(reply));
+    answer(reply);
   }
 
   /** Publishes at the end of the tick, dropping events a later one of the same agent supersedes. */

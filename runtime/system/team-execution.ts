@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { createActor, type AnyActorRef } from "xstate";
-import { createAskMember } from "../actors/ask-member.actor.js";
+import { createAskMember, type CallHere } from "../actors/ask-member.actor.js";
 import { askMemberActorBy, teamMachineFor, type AskMember, type TeamMachine, type TeamRunInput, type TeamRunOutput } from "../machines/team.js";
 import {
   encodeJson,
@@ -16,6 +16,8 @@ import {
 
 export interface TeamExecutionDeps {
   nc: NatsConnection;
+  /** Asks members hosted on this worker in process (AgentHost.callHere). */
+  callHere?: CallHere;
   workerId: string;
   logger: Logger;
   /** Injected clock (ms since epoch): stamps events and the run's times. */
@@ -66,7 +68,8 @@ function providedMachine(structure: TeamStructure): TeamMachine {
 
 /**
  * Starts the structure's team machine for a validated run request, with `askMember` provided by
- * agent calls over the bus (runtime/actors/ask-member.actor.ts). Every entry the machine appends
+ * agent calls (runtime/actors/ask-member.actor.ts): in process to members this worker hosts, over
+ * the bus to the others. Every entry the machine appends
  * to its log is published as a TeamExecEvent on `nf.<org>.team.<team>.exec.<execution>.event` as
  * soon as it is appended, in `seq` order and each exactly once; the last one (team.completed /
  * team.failed / team.cancelled) goes out before `done` resolves, so a requester that gets the reply
@@ -82,6 +85,7 @@ export function startTeamExecution(deps: TeamExecutionDeps, request: TeamRunRequ
   const subject = subjects.teamExecEvents(run.orgId, run.teamId, run.executionId);
   const ask = createAskMember({
     nc: deps.nc,
+    ...(deps.callHere ? { callHere: deps.callHere } : {}),
     orgId: request.orgId,
     profiles: new Map(request.members.map((member) => [member.agentId, member.profile])),
     ...(request.memberTimeoutMs !== undefined ? { memberTimeoutMs: request.memberTimeoutMs } : {}),

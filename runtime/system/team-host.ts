@@ -13,11 +13,14 @@ import {
   type TeamRunReply,
   type TeamRunRequest,
 } from "../protocol/index.js";
+import type { CallHere } from "../actors/ask-member.actor.js";
 import { RUNTIME_QUEUE } from "./agent-host.js";
 import { startTeamExecution, type RunningTeam } from "./team-execution.js";
 
 export interface TeamHostDeps {
   nc: NatsConnection;
+  /** Asks members hosted on this worker in process (AgentHost.callHere). */
+  callHere?: CallHere;
   workerId: string;
   logger: Logger;
   /** Injected clock (ms since epoch). */
@@ -34,7 +37,7 @@ interface HostedRun {
  * Runs team executions on this worker. A `team.run` request arrives on
  * `nf.<org>.team.<team>.exec.<execution>.run` (queue group "nf-runtime": one worker takes it); the
  * worker runs the structure's team machine (team-execution.ts), whose members are asked through
- * agent calls and so run wherever their shard is hosted, publishes every coordination step on
+ * agent calls and so run wherever their shard is hosted (in process when that is here), publishes every coordination step on
  * `….event`, and replies with a TeamRunReply once the run has ended. A malformed request, one whose
  * ids disagree with its subject, a team whose members break the structure's rules, or a run this
  * worker already has gets a typed error reply (INVALID_SUBJECT / INVALID_MESSAGE / CONFLICT) and
@@ -115,7 +118,8 @@ export class TeamHost {
       respond(msg, { ok: false, error: wire } satisfies TeamRunReply);
       return;
     }
-    const run = startTeamExecution({ nc: this.#deps.nc, workerId: this.#deps.workerId, logger: this.#deps.logger, ...(this.#deps.now ? { now: this.#deps.now } : {}) }, request);
+    const { nc, callHere, workerId, logger, now } = this.#deps;
+    const run = startTeamExecution({ nc, workerId, logger, ...(callHere ? { callHere } : {}), ...(now ? { now } : {}) }, request);
     const replied = run.done.then((reply) => {
       this.#runs.delete(run.executionId);
       respond(msg, reply);
