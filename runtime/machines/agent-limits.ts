@@ -23,13 +23,17 @@ export const DEFAULT_LIMITS: Readonly<ResolvedLimits> = Object.freeze({
   memoryWindow: 10,
 });
 
-/** A task's limits over the defaults; no task (the agent at rest) gives the defaults. Never throws. */
-export function limitsOf(task: AgentTask | null): ResolvedLimits {
+/**
+ * A task's limits over the defaults; no task (the agent at rest) or one without limits gives
+ * {@link DEFAULT_LIMITS} itself (read several times per call, so not copied). Never throws.
+ */
+export function limitsOf(task: AgentTask | null): Readonly<ResolvedLimits> {
   const limits = task?.limits;
+  if (!limits) return DEFAULT_LIMITS;
   return {
-    timeoutMs: limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
-    maxRetries: limits?.maxRetries ?? DEFAULT_LIMITS.maxRetries,
-    retryBaseMs: limits?.retryBaseMs ?? DEFAULT_LIMITS.retryBaseMs,
-    memoryWindow: limits?.memoryWindow ?? DEFAULT_LIMITS.memoryWindow,
+    timeoutMs: limits.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
+    maxRetries: limits.maxRetries ?? DEFAULT_LIMITS.maxRetries,
+    retryBaseMs: limits.retryBaseMs ?? DEFAULT_LIMITS.retryBaseMs,
+    memoryWindow: limits.memoryWindow ?? DEFAULT_LIMITS.memoryWindow,
   };
 }

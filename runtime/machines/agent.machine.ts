@@ -46,7 +46,7 @@ export interface ModelAnswer {
 /** What one model call gets: the task, the conversation so far (oldest first), which try it is. */
 export interface CallModelInput {
   task: AgentTask;
-  memory: Exchange[];
+  memory: readonly Exchange[];
   /** 1 for the first call of the task, 2 for its first retry, … */
   attempt: number;
 }
@@ -127,6 +127,26 @@ function requireCurrent(context: AgentContext): AgentTask {
 
 const restTask = { attempt: 0, retryDelayMs: 0 } as const;
 
+/**
+ * The context fields that start the mailbox's first task. Its first call is counted here (attempt
+ * 1), as `startTask` does, rather than on entry to `calling`: that was one more assign per task, and
+ * each assign copies context and snapshot. Only for transitions that enter `calling`.
+ */
+function nextOfMailbox(context: AgentContext) {
+  return { current: context.mailbox[0] ?? null, mailbox: context.mailbox.slice(1), attempt: 1, retryDelayMs: 0 };
+}
+
+/** The outcome of the current task answered with `output`. */
+function answerOf(context: AgentContext, output: ModelAnswer): TaskOutcome {
+  return { executionId: requireCurrent(context).executionId, ok: true, answer: output, attempts: context.attempt };
+}
+
+/** The memory with the current task's exchange added. */
+function rememberAnswer(context: AgentContext, output: ModelAnswer): Exchange[] {
+  const task = requireCurrent(context);
+  return remember(context.memory, { prompt: task.prompt, answer: output.text }, limitsOf(task).memoryWindow);
+}
+
 type ModelDone = Extract<AgentEvent, { type: "model.done" }>;
 type ModelFailed = Extract<AgentEvent, { type: "model.failed" }>;
 
@@ -159,17 +179,25 @@ export const agentMachine = setup({
     })),
     /** Aborts the running model call (the agent left `calling`: timeout, cancel, resume). */
     stopModelCall: () => undefined,
-    startTask: assign((_, params: { task: AgentTask }) => ({ current: params.task, ...restTask })),
+    /** Starts `task` with its first call counted (see {@link nextOfMailbox}). */
+    startTask: assign((_, params: { task: AgentTask }) => ({ current: params.task, attempt: 1, retryDelayMs: 0 })),
     enqueue: assign({ mailbox: ({ context }, params: { task: AgentTask }) => [...context.mailbox, params.task] }),
-    takeNext: assign(({ context }) => ({ current: context.mailbox[0] ?? null, mailbox: context.mailbox.slice(1), ...restTask })),
-    countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
-    recordAnswer: assign(({ context }, params: { output: ModelAnswer }) => {
-      const task = requireCurrent(context);
-      return {
-        last: { executionId: task.executionId, ok: true, answer: params.output, attempts: context.attempt } satisfies TaskOutcome,
-        memory: remember(context.memory, { prompt: task.prompt, answer: params.output.text }, limitsOf(task).memoryWindow),
-      };
-    }),
+    takeNext: assign(({ context }) => nextOfMailbox(context)),
+    /** Counts a call that is not a task's first: a retry, or the call `agent.resume` restarts. */
+    countAttempt: assign(({ context }) => ({ attempt: context.attempt + 1 })),
+    /** The answer recorded and the agent at rest, in one assign: the path of most calls. */
+    answerAndFinish: assign(({ context }, params: { output: ModelAnswer }) => ({
+      last: answerOf(context, params.output),
+      memory: rememberAnswer(context, params.output),
+      current: null,
+      ...restTask,
+    })),
+    /** The answer recorded and the next task started, in one assign. */
+    answerAndTakeNext: assign(({ context }, params: { output: ModelAnswer }) => ({
+      last: answerOf(context, params.output),
+      memory: rememberAnswer(context, params.output),
+      ...nextOfMailbox(context),
+    })),
     recordFailure: assign({ last: ({ context }, params: { error: unknown }) => failure(context, NeuroflowError.toWire(params.error)) }),
     planRetry: assign({ retryDelayMs: (_, params: { delayMs: number }) => params.delayMs }),
     timeOut: assign({ last: ({ context }) => failure(context, timeoutError(limitsOf(context.current).timeoutMs, context.attempt)) }),
@@ -258,20 +286,18 @@ export const agentMachine = setup({
             actions: ["cancelCurrent", "finish"],
           },
         ],
-        "agent.resume": { target: "working", reenter: true },
+        "agent.resume": { target: "working", reenter: true, actions: "countAttempt" },
       },
       states: {
+        /** One model call. Every transition that enters here has counted it in `attempt` already. */
         calling: {
-          entry: [
-            "countAttempt",
-            {
-              type: "startModelCall",
-              params: ({ context }) => {
-                const task = requireCurrent(context);
-                return { executionId: task.executionId, task, memory: recall(context.memory, limitsOf(task).memoryWindow), attempt: context.attempt };
-              },
+          entry: {
+            type: "startModelCall",
+            params: ({ context }) => {
+              const task = requireCurrent(context);
+              return { executionId: task.executionId, task, memory: recall(context.memory, limitsOf(task).memoryWindow), attempt: context.attempt };
             },
-          ],
+          },
           exit: "stopModelCall",
           on: {
             "model.done": [
@@ -280,9 +306,9 @@ export const agentMachine = setup({
                 guard: "hasMail",
                 target: "#agent.working",
                 reenter: true,
-                actions: [{ type: "recordAnswer", params: ({ event }: { event: ModelDone }) => event }, "takeNext"],
+                actions: { type: "answerAndTakeNext", params: ({ event }: { event: ModelDone }) => event },
               },
-              { target: "#agent.idle", actions: [{ type: "recordAnswer", params: ({ event }: { event: ModelDone }) => event }, "finish"] },
+              { target: "#agent.idle", actions: { type: "answerAndFinish", params: ({ event }: { event: ModelDone }) => event } },
             ],
             "model.failed": [
               { guard: { type: "isStale", params: ({ event }) => event } },
@@ -308,7 +334,7 @@ export const agentMachine = setup({
         },
         /** Waiting out the back-off before the next call. */
         backoff: {
-          after: { retryDelay: { target: "calling" } },
+          after: { retryDelay: { target: "calling", actions: "countAttempt" } },
         },
       },
     },

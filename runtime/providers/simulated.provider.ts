@@ -118,7 +118,11 @@ function keyedReply(request: ModelRequest, key: AnswerKey, prompt: string, seed:
 
 /** Roughly four characters per token, as the common BPE tokenizers average on English. */
 export function estimateTokens(text: string): number {
-  return text.length === 0 ? 0 : Math.ceil(text.length / 4);
+  return tokensOfLength(text.length);
+}
+
+function tokensOfLength(length: number): number {
+  return length === 0 ? 0 : Math.ceil(length / 4);
 }
 
 /** The reply to a task without an answer key: a stable, prompt-echoing sentence. */
@@ -127,6 +131,16 @@ function freeReply(system: string, prompt: string, seed: number): string {
   const opening = openings[hash % openings.length] ?? openings[0];
   const summary = prompt.length > 120 ? `${prompt.slice(0, 117)}...` : prompt;
   return `${opening}: on "${summary}", I would start with the simplest option and verify it (#${(hash % 10_000).toString().padStart(4, "0")}).`;
+}
+
+/**
+ * The tokens of the system prompt and every message joined by newlines, counted from their lengths
+ * without building that text (it grows with the agent's memory).
+ */
+function promptTokens(request: ModelRequest): number {
+  let length = request.system.length;
+  for (const message of request.messages) length += 1 + message.content.length;
+  return tokensOfLength(length);
 }
 
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -168,15 +182,17 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
       const agentSeed = request.simulated?.seed ?? seed;
       // Drawn before the wait, so a bad key or accuracy fails at once rather than after the latency.
       let text = request.answerKey ? keyedReply(request, request.answerKey, prompt, agentSeed) : freeReply(request.system, prompt, agentSeed);
-      await sleep(request.simulated?.latencyMs ?? latencyMs, request.signal);
+      const wait = request.simulated?.latencyMs ?? latencyMs;
+      // The default sleep ignores the signal when there is nothing to wait for, and reading it
+      // may make one (the agent's model call makes its AbortController on demand).
+      await sleep(wait, (wait > 0 || options.sleep) ? request.signal : undefined);
       if (request.maxTokens !== undefined && estimateTokens(text) > request.maxTokens) {
         text = text.slice(0, request.maxTokens * 4);
       }
-      const promptText = [request.system, ...request.messages.map((m) => m.content)].join("\n");
       return {
         text,
         model: request.model,
-        usage: { promptTokens: estimateTokens(promptText), completionTokens: estimateTokens(text) },
+        usage: { promptTokens: promptTokens(request), completionTokens: estimateTokens(text) },
       };
     },
   };

@@ -1,10 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createActor, SimulatedClock, waitFor, type Actor, type Snapshot } from "xstate";
-import { conversation, modelCallActions, type ModelCall } from "../../runtime/actors/call-model.actor.js";
-import { DEFAULT_LIMITS } from "../../runtime/machines/agent-limits.js";
+import { conversation, createCallModel, modelCallActions, systemPrompt, type ModelCall, type ModelCallAbort } from "../../runtime/actors/call-model.actor.js";
+import { DEFAULT_LIMITS, limitsOf } from "../../runtime/machines/agent-limits.js";
+import { recall, remember } from "../../runtime/machines/agent-memory.js";
 import { backoffMs } from "../../runtime/machines/agent-retry.js";
 import { agentMachine, agentStatusOf, type CallModelInput, type ModelAnswer } from "../../runtime/machines/agent.machine.js";
 import { NeuroflowError, type AgentTask, type TaskLimits } from "../../runtime/protocol/index.js";
+import { defaultPrices } from "../../runtime/providers/prices.js";
+import { ProviderRegistry, type ModelProvider, type ModelRequest, type ModelResponse } from "../../runtime/providers/provider.js";
 import { statusEvents, type AgentSnapshot } from "../../runtime/system/status-events.js";
 
 const orgId = "6f1c1a2e-9a4b-4c1e-8f00-000000000001";
@@ -26,7 +29,8 @@ function task(n: number, prompt = `task ${n}`, limits?: TaskLimits): AgentTask {
 interface PendingCall {
   input: CallModelInput;
   task: AgentTask;
-  signal: AbortSignal;
+  /** Read `abort.signal` late, as a provider that never needs it would not read it at all. */
+  abort: ModelCallAbort;
   resolve: (a: ModelAnswer) => void;
   reject: (e: unknown) => void;
 }
@@ -34,7 +38,7 @@ interface PendingCall {
 /** A model call whose calls the test resolves or rejects by hand, in order. */
 function manualModel() {
   const pending: PendingCall[] = [];
-  const call: ModelCall = (input, signal) => new Promise((resolve, reject) => pending.push({ input, task: input.task, signal, resolve, reject }));
+  const call: ModelCall = (input, abort) => new Promise((resolve, reject) => pending.push({ input, task: input.task, abort, resolve, reject }));
   const answer = (text: string): ModelAnswer => ({ text, usage: { promptTokens: 3, completionTokens: 5 }, provider: "simulated", model: "sim-1", costMicroUsd: 0 });
   return { call, pending, answer };
 }
@@ -176,9 +180,9 @@ describe("agent machine: the model call effect", () => {
     expect(seen.length).toBe(before + 1);
     expect(seen.at(-1)!.context).toMatchObject({ last: { executionId: task(1).executionId }, current: { executionId: task(2).executionId }, attempt: 1 });
     actor.stop();
-    expect(model.pending[1]!.signal.aborted).toBe(false);
+    expect(model.pending[1]!.abort.signal.aborted).toBe(false);
     effect.abort(actor);
-    expect(model.pending[1]!.signal.aborted).toBe(true);
+    expect(model.pending[1]!.abort.signal.aborted).toBe(true);
   });
 
   it("fails every call with INTERNAL when no effect is provided", async () => {
@@ -188,6 +192,75 @@ describe("agent machine: the model call effect", () => {
     actor.send({ type: "task.received", task: task(1) });
     expect(actor.getSnapshot().value).toBe("failed");
     expect(actor.getSnapshot().context.last).toMatchObject({ ok: false, attempts: 1, error: { code: "INTERNAL" } });
+  });
+
+  it("gives a call an AbortSignal on first read, aborted when the agent stops waiting, also when read after that", () => {
+    const model = manualModel();
+    const effect = modelCallActions(model.call);
+    const actor = createActor(agentMachine.provide({ actions: effect.actions }), { clock: new SimulatedClock(), input: { orgId, agentId } });
+    running.push(actor);
+    actor.start();
+    actor.send({ type: "task.received", task: task(1) });
+    const readEarly = model.pending[0]!.abort.signal;
+    expect(model.pending[0]!.abort.signal).toBe(readEarly);
+    actor.send({ type: "task.cancel", executionId: task(1).executionId });
+    expect(readEarly.aborted).toBe(true);
+    actor.send({ type: "task.received", task: task(2) });
+    actor.send({ type: "task.cancel", executionId: task(2).executionId });
+    // Never read while the call ran: made now, already aborted.
+    expect(model.pending[1]!.abort.signal.aborted).toBe(true);
+  });
+});
+
+describe("agent machine: the model call over a provider (createCallModel)", () => {
+  /** A provider whose calls stay pending; it records each request and reads the signal only if asked. */
+  function pendingProvider(readSignal: boolean) {
+    const requests: ModelRequest[] = [];
+    const signals: AbortSignal[] = [];
+    const provider: ModelProvider = {
+      name: "simulated",
+      complete(request): Promise<ModelResponse> {
+        requests.push(request);
+        if (readSignal && request.signal) signals.push(request.signal);
+        return new Promise(() => undefined);
+      },
+    };
+    return { provider, requests, signals };
+  }
+
+  function startWith(provider: ModelProvider) {
+    const call = createCallModel({ providers: new ProviderRegistry([provider]), prices: defaultPrices });
+    const clock = new SimulatedClock();
+    const actor = createActor(agentMachine.provide({ actions: modelCallActions(call).actions }), { clock, input: { orgId, agentId } });
+    running.push(actor);
+    actor.start();
+    return { actor, clock };
+  }
+
+  it("sends the agent's profile, memory and prompt, and a signal the cancel aborts", async () => {
+    const fake = pendingProvider(true);
+    const { actor } = startWith(fake.provider);
+    const t = task(1, "What is 2+2?");
+    actor.send({ type: "task.received", task: t });
+    await tick();
+    expect(fake.requests).toHaveLength(1);
+    const request = fake.requests[0]!;
+    expect(request).toMatchObject({ model: "sim-1", system: systemPrompt(t.agent), messages: [{ role: "user", content: "What is 2+2?" }] });
+    expect(request.temperature).toBeUndefined();
+    expect(request.answerKey).toBeUndefined();
+    expect(fake.signals[0]?.aborted).toBe(false);
+    actor.send({ type: "task.cancel", executionId: t.executionId });
+    expect(fake.signals[0]?.aborted).toBe(true);
+  });
+
+  it("aborts on timeout a signal the provider reads only later", async () => {
+    const fake = pendingProvider(false);
+    const { actor, clock } = startWith(fake.provider);
+    actor.send({ type: "task.received", task: task(1, "slow", { timeoutMs: 1000 }) });
+    await tick();
+    clock.increment(1000);
+    expect(actor.getSnapshot().value).toBe("failed");
+    expect(fake.requests[0]!.signal?.aborted).toBe(true);
   });
 });
 
@@ -200,10 +273,10 @@ describe("agent machine: deadline and retries (SimulatedClock)", () => {
     const call = model.pending[0]!;
     clock.increment(999);
     expect(actor.getSnapshot().matches("working")).toBe(true);
-    expect(call.signal.aborted).toBe(false);
+    expect(call.abort.signal.aborted).toBe(false);
     clock.increment(1);
     expect(actor.getSnapshot().value).toBe("failed");
-    expect(call.signal.aborted).toBe(true);
+    expect(call.abort.signal.aborted).toBe(true);
     expect(actor.getSnapshot().context.last).toEqual({
       executionId: task(1).executionId,
       ok: false,
@@ -330,7 +403,7 @@ describe("agent machine: cancel", () => {
     await tick();
     const before = actor.getSnapshot();
     actor.send({ type: "task.cancel", executionId: task(1).executionId });
-    expect(model.pending[0]!.signal.aborted).toBe(true);
+    expect(model.pending[0]!.abort.signal.aborted).toBe(true);
     expect(actor.getSnapshot().value).toBe("idle");
     expect(actor.getSnapshot().context.last).toEqual({
       executionId: task(1).executionId,
@@ -368,7 +441,7 @@ describe("agent machine: cancel", () => {
     actor.send({ type: "task.cancel", executionId: task(2).executionId });
     const after = actor.getSnapshot();
     expect(after.context.mailbox.map((t) => t.prompt)).toEqual(["task 3"]);
-    expect(model.pending[0]!.signal.aborted).toBe(false);
+    expect(model.pending[0]!.abort.signal.aborted).toBe(false);
     const events = statusEvents(before, after, meta());
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ status: "BUSY", queued: 1, execution: { executionId: task(2).executionId, status: "CANCELLED" } });
@@ -432,6 +505,31 @@ describe("agent machine: memory", () => {
     const memory = actor.getSnapshot().context.memory;
     expect(memory).toHaveLength(DEFAULT_LIMITS.memoryWindow);
     expect(memory.map((e) => e.answer)).toEqual(Array.from({ length: 10 }, (_, i) => `answer ${i + 3}`));
+  });
+
+  it("recalls and remembers within the window, for any window", () => {
+    const exchanges = Array.from({ length: 4 }, (_, i) => ({ prompt: `q${i}`, answer: `a${i}` }));
+    const prompts = (memory: readonly { prompt: string }[]) => memory.map((e) => e.prompt);
+    expect(prompts(recall(exchanges, 2))).toEqual(["q2", "q3"]);
+    expect(prompts(recall(exchanges, 4))).toEqual(["q0", "q1", "q2", "q3"]);
+    expect(prompts(recall(exchanges, 10))).toEqual(["q0", "q1", "q2", "q3"]);
+    expect(recall(exchanges, 0)).toEqual([]);
+    expect(recall(exchanges, -1)).toEqual([]);
+    const added = { prompt: "q4", answer: "a4" };
+    expect(prompts(remember(exchanges, added, 2))).toEqual(["q3", "q4"]);
+    expect(prompts(remember(exchanges, added, 1))).toEqual(["q4"]);
+    expect(prompts(remember(exchanges, added, 5))).toEqual(["q0", "q1", "q2", "q3", "q4"]);
+    expect(prompts(remember(exchanges, added, 10))).toEqual(["q0", "q1", "q2", "q3", "q4"]);
+    expect(remember(exchanges, added, 0)).toEqual([]);
+    expect(remember([], added, 3)).toEqual([added]);
+    // The memory it was given stays as it was.
+    expect(prompts(exchanges)).toEqual(["q0", "q1", "q2", "q3"]);
+  });
+
+  it("resolves limits over the defaults", () => {
+    expect(limitsOf(null)).toEqual(DEFAULT_LIMITS);
+    expect(limitsOf(task(1))).toEqual(DEFAULT_LIMITS);
+    expect(limitsOf(task(1, "x", { memoryWindow: 3 }))).toEqual({ ...DEFAULT_LIMITS, memoryWindow: 3 });
   });
 
   it("turns memory into chat messages before the prompt", () => {

@@ -31,6 +31,37 @@ describe("simulated provider", () => {
     expect(response.usage.completionTokens).toBe(estimateTokens(response.text));
   });
 
+  it("counts the prompt tokens of the whole conversation: system prompt and every message, joined by newlines", async () => {
+    const messages = [
+      { role: "user" as const, content: "What is 2+2?" },
+      { role: "assistant" as const, content: "4, give or take a rounding error." },
+      { role: "user" as const, content: "And times 3?" },
+    ];
+    for (const system of ["", "You are a tester."]) {
+      for (let n = 1; n <= messages.length; n++) {
+        const conversation = messages.slice(0, n);
+        const response = await createSimulatedProvider().complete({ ...request, system, messages: conversation });
+        expect(response.usage.promptTokens).toBe(estimateTokens([system, ...conversation.map((m) => m.content)].join("\n")));
+      }
+    }
+    expect((await createSimulatedProvider().complete({ ...request, system: "", messages: [] })).usage.promptTokens).toBe(0);
+  });
+
+  it("does not read the signal when it has no latency to wait (reading it may make it)", async () => {
+    let reads = 0;
+    const watched = {
+      ...request,
+      get signal() {
+        reads++;
+        return new AbortController().signal;
+      },
+    };
+    await createSimulatedProvider().complete(watched);
+    expect(reads).toBe(0);
+    await createSimulatedProvider({ latencyMs: 1 }).complete(watched);
+    expect(reads).toBe(1);
+  });
+
   it("waits its latency through the injected sleep and stops when aborted", async () => {
     const waits: number[] = [];
     const provider = createSimulatedProvider({
