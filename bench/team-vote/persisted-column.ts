@@ -158,7 +158,7 @@ export async function startPersistedRuntime(nc: NatsConnection, mode: PostgresMo
     } else {
       const execution = await runner.start(
         (work) => database.asSystem(org.orgId, work),
-        (em) => em.findOneOrFail(AgentTeam, { id: team.teamId, organization: org.orgId }),
+        { orgId: org.orgId, teamId: team.teamId },
         { prompt: `Round ${roundId}: is the answer yes?`, answerKey: { options: [...OPTIONS], correct: "yes" }, seed: 1 },
       );
       executionId = execution.id;

@@ -2,11 +2,12 @@ import { randomInt, randomUUID } from "node:crypto";
 import { RequestError, TimeoutError, type NatsConnection } from "@nats-io/transport-node";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Logger } from "pino";
-import { TeamExecution, TeamMember, type IAgentTeam, type ITeamExecution } from "../../entities/index.js";
+import { TeamExecution, type ITeamExecution } from "../../entities/index.js";
 import {
   decodeJson,
   encodeJson,
   NeuroflowError,
+  orgIdSchema,
   subjects,
   teamExecutionIdSchema,
   teamIdSchema,
@@ -21,8 +22,7 @@ import {
 } from "../../runtime/protocol/index.js";
 import type { Database } from "../persistence/database.js";
 import { isTerminal } from "../persistence/execution-ledger.js";
-import { completeTeamRecord, endTeamExecution, teamEndingOfOutput } from "../persistence/team-ledger.js";
-import { compareMembers } from "../persistence/team-views.js";
+import { endTeamExecution, recordTeamReply, startTeamExecution } from "../persistence/team-ledger.js";
 import { askHolderToCancel } from "./holder-cancel.js";
 import type { OrgScope } from "./task-dispatcher.js";
 
@@ -34,6 +34,12 @@ export interface TeamRunnerDeps {
   runTimeoutMs?: number;
   /** How long a cancel waits for the worker running the execution. Only that worker answers: keep it short. */
   cancelReplyTimeoutMs?: number;
+}
+
+/** A team to run: the caller's org, and the team's id as the caller gave it (checked by `start`). */
+export interface TeamRef {
+  orgId: string;
+  teamId: string;
 }
 
 /** The run whose request or reply this is. */
@@ -74,37 +80,38 @@ export class TeamRunner {
   }
 
   /**
-   * Records a run of the team `loadTeam` finds (it throws NOT_FOUND for a team the caller can't
-   * see) and sends it to the pool. Throws CONFLICT for a deactivated team, one without members or
-   * with a deactivated member agent, or one whose stored configuration no longer validates.
+   * Records a run of the team `team.teamId` of the caller's org (NOT_FOUND, "team not found", for
+   * a malformed id or a team the caller can't see) and sends it to the pool. Throws CONFLICT for a
+   * deactivated team, one without members or with a deactivated member agent, or one whose stored
+   * configuration no longer validates.
    */
-  async start(scope: OrgScope, loadTeam: (em: EntityManager) => Promise<IAgentTeam>, body: RunTeamBody): Promise<ITeamExecution> {
+  async start(scope: OrgScope, team: TeamRef, body: RunTeamBody): Promise<ITeamExecution> {
     const { execution, request } = await scope(async (em) => {
-      const team = await loadTeam(em);
-      if (!team.isActive) throw new NeuroflowError("CONFLICT", "this team is deactivated");
-      const members = (await em.find(TeamMember, { team }, { populate: ["agent"] })).sort(compareMembers);
+      const found = await loadRunnableTeam(em, team);
+      if (!found.isActive) throw new NeuroflowError("CONFLICT", "this team is deactivated");
+      const { members } = found;
       if (members.length === 0) throw new NeuroflowError("CONFLICT", "this team has no members");
-      const inactive = members.find((member) => !member.agent.isActive);
-      if (inactive) throw new NeuroflowError("CONFLICT", `member agent ${inactive.agent.id} is deactivated`, { details: { agentId: inactive.agent.id } });
+      const inactive = members.find((member) => !member.isActive);
+      if (inactive) throw new NeuroflowError("CONFLICT", `member agent ${inactive.agentId} is deactivated`, { details: { agentId: inactive.agentId } });
       const seed = body.seed ?? randomInt(0, 2 ** 47);
       const task = { prompt: body.prompt, ...(body.answerKey ? { answerKey: body.answerKey } : {}) };
       // Parsed like any message: the stored team and agents must make a request a worker accepts.
       const parsed = teamRunRequestSchema.safeParse({
         type: "team.run",
-        orgId: team.organization.id,
-        teamId: team.id,
+        orgId: found.orgId,
+        teamId: found.id,
         executionId: randomUUID(),
         task,
-        members: members.map(({ agent, role, priority }) => ({
-          agentId: agent.id,
-          name: agent.name,
-          role,
-          priority,
-          capabilities: agent.capabilities,
-          ...(agent.totalExecutions > 0 ? { successRate: agent.successRate } : {}),
-          profile: { name: agent.name, personality: agent.personality, modelConfig: agent.modelConfig, capabilities: agent.capabilities },
+        members: members.map((member) => ({
+          agentId: member.agentId,
+          name: member.name,
+          role: member.role,
+          priority: member.priority,
+          capabilities: member.capabilities,
+          ...(member.totalExecutions > 0 ? { successRate: member.successRate } : {}),
+          profile: { name: member.name, personality: member.personality, modelConfig: member.modelConfig, capabilities: member.capabilities },
         })),
-        coordination: { structure: team.structure, coordination: team.coordination },
+        coordination: { structure: found.structure, coordination: found.coordination },
         seed,
       });
       const problems = parsed.success
@@ -113,23 +120,16 @@ export class TeamRunner {
       if (!parsed.success || problems.length > 0) {
         throw new NeuroflowError("CONFLICT", `this team cannot run as configured: ${problems.slice(0, 3).join("; ")}`, { details: problems });
       }
-      const row = em.create(TeamExecution, {
-        id: parsed.data.executionId,
-        organization: team.organization,
-        team,
+      const execution = await startTeamExecution(em, {
+        orgId: parsed.data.orgId,
+        teamId: parsed.data.teamId,
+        executionId: parsed.data.executionId,
         structure: parsed.data.coordination.structure,
         coordination: parsed.data.coordination.coordination,
-        status: "RUNNING",
         input: { ...task, seed },
-        output: null,
-        error: null,
-        agentParticipation: [],
-        results: [],
-        log: [],
         startedAt: new Date(),
       });
-      await em.flush();
-      return { execution: row, request: parsed.data };
+      return { execution, request: parsed.data };
     });
     this.#track(this.#send(request));
     return execution;
@@ -219,8 +219,7 @@ export class TeamRunner {
     try {
       await this.#deps.db.asSystem(run.orgId, async (em) => {
         if (reply.ok) {
-          const changed = await endTeamExecution(em, teamEndingOfOutput(run, reply.output));
-          await completeTeamRecord(em, run, reply.output);
+          const changed = await recordTeamReply(em, run, reply.output);
           logger.info({ status: reply.output.status, workerId: reply.output.workerId, changed }, "team execution ended");
         } else {
           const ending = { ...run, status: "FAILED" as const, error: reply.error, participation: [], usage: zeroUsage, costMicroUsd: 0 };
@@ -250,4 +249,57 @@ export class TeamRunner {
     }
     return { code: "UNAVAILABLE", message: "could not reach the runtime workers", retryable: true };
   }
+}
+
+/** A team's row as a run needs it; `structure` and `coordination` are checked by the run request's schema. */
+interface RunnableTeam {
+  id: string;
+  orgId: string;
+  isActive: boolean;
+  structure: unknown;
+  coordination: unknown;
+}
+
+/** A member with its agent; what the database does not guarantee is checked by the run request's schema. */
+interface RunnableMember {
+  agentId: string;
+  name: string;
+  role: unknown;
+  priority: number;
+  capabilities: unknown;
+  personality: unknown;
+  modelConfig: unknown;
+  isActive: boolean;
+  totalExecutions: number;
+  successRate: number;
+}
+
+/** One row per member, the team's columns on each; a team without members is one row with no member. */
+type RunnableRow = { team: RunnableTeam } & (RunnableMember | { agentId: null });
+
+/**
+ * The team with its members and their agents, in one statement (a run starts often: no entity
+ * hydration), inside the caller's transaction, so row-level security shows only its org's rows.
+ * Members come in the order compareMembers (team-views.ts) gives: priority, creation time to the
+ * millisecond (the precision a loaded `createdAt` has), then id — uuids order as their lowercase
+ * text does. Throws NOT_FOUND ("team not found") for a malformed id or a team not found.
+ */
+async function loadRunnableTeam(em: EntityManager, team: TeamRef): Promise<RunnableTeam & { members: RunnableMember[] }> {
+  const wellFormed = orgIdSchema.safeParse(team.orgId).success && teamIdSchema.safeParse(team.teamId).success;
+  const rows = wellFormed
+    ? await em.execute<RunnableRow[]>(
+        `select json_build_object('id', t.id, 'orgId', t.organization_id, 'isActive', t.is_active, 'structure', t.structure,
+                                  'coordination', t.coordination) as team,
+                a.id as "agentId", a.name, m.role, m.priority, a.capabilities, a.personality, a.model_config as "modelConfig",
+                a.is_active as "isActive", a.total_executions as "totalExecutions", a.success_rate as "successRate"
+           from neuroflow_agent_teams t
+           left join (neuroflow_team_members m join neuroflow_ai_agents a on a.id = m.agent_id) on m.team_id = t.id
+          where t.id = ? and t.organization_id = ?
+          order by m.priority, date_trunc('milliseconds', m.created_at), m.id`,
+        [team.teamId, team.orgId],
+      )
+    : [];
+  const [first] = rows;
+  if (!first) throw new NeuroflowError("NOT_FOUND", "team not found");
+  return { ...first.team, members: rows.filter((row): row is RunnableRow & RunnableMember => row.agentId !== null) };
 }

@@ -1,22 +1,35 @@
 import type { QueryResult } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { TeamExecution, type ITeamExecution } from "../../entities/index.js";
 import type {
   TeamExecEvent,
   TeamLogEntry,
   TeamParticipation,
   TeamRunOutputWire,
+  TeamStructure,
   TokenUsage,
   WireError,
 } from "../../runtime/protocol/index.js";
 import type { TerminalStatus } from "./execution-ledger.js";
 
 /**
- * The team execution ledger: a TeamExecution row's log grows entry by entry as the worker
- * publishes them, and the row ends exactly once — from the run's reply or from the log's final
- * entry, whichever is applied first. Every write is conditional, so a repeated, late or competing
- * write changes nothing. Run each function inside one unit of work for the execution's org
- * (Database.asSystem); SQL errors propagate.
+ * The team execution ledger: a TeamExecution row starts RUNNING, its log grows entry by entry as
+ * the worker publishes them, and the row ends exactly once — from the run's reply or from the
+ * log's final entry, whichever is applied first. Every later write is conditional, so a repeated,
+ * late or competing write changes nothing. Run each function inside one unit of work for the
+ * execution's org (Database.asSystem, or the caller's OrgScope); SQL errors propagate.
  */
+
+/** A team execution as it starts: what the row records besides its empty log, results and totals. */
+export interface TeamStart {
+  orgId: string;
+  teamId: string;
+  executionId: string;
+  structure: TeamStructure;
+  coordination: Record<string, unknown>;
+  input: Record<string, unknown>;
+  startedAt: Date;
+}
 
 /** How one team execution ended. */
 export interface TeamEnding {
@@ -32,6 +45,61 @@ export interface TeamEnding {
   completedAt: string;
   /** Null: measured from the row's `started_at` to `completedAt`. */
   durationMs: number | null;
+}
+
+/**
+ * Records a team execution RUNNING: structure, coordination and input as given, no output or
+ * error, empty participation, results and log, no tokens or cost, started (and created) at
+ * `startedAt`. One INSERT, so a run starts without the ORM's unit of work; the returned entity
+ * holds the row's values without reading it back, and is not managed: changing it writes nothing.
+ * A duplicate id or a row outside the transaction's org (row-level security) makes the INSERT fail.
+ */
+export async function startTeamExecution(em: EntityManager, start: TeamStart): Promise<ITeamExecution> {
+  await em.execute(
+    `insert into neuroflow_team_executions
+       (id, organization_id, team_id, structure, coordination, status, input, output, error, agent_participation, results, log,
+        tokens_used, cost, started_at, completed_at, duration, created_at, updated_at)
+     values (?, ?, ?, ?, ?::jsonb, 'RUNNING', ?::jsonb, null, null, '[]', '[]', '[]', 0, 0, ?, null, null, ?, ?)`,
+    [
+      start.executionId,
+      start.orgId,
+      start.teamId,
+      start.structure,
+      JSON.stringify(start.coordination),
+      JSON.stringify(start.input),
+      start.startedAt,
+      start.startedAt,
+      start.startedAt,
+    ],
+    "run",
+  );
+  return em.create(
+    TeamExecution,
+    {
+      id: start.executionId,
+      organization: start.orgId,
+      team: start.teamId,
+      structure: start.structure,
+      coordination: start.coordination,
+      status: "RUNNING",
+      input: start.input,
+      output: null,
+      error: null,
+      agentParticipation: [],
+      results: [],
+      log: [],
+      tokensUsed: 0,
+      cost: 0,
+      startedAt: start.startedAt,
+      completedAt: null,
+      duration: null,
+      createdAt: start.startedAt,
+      updatedAt: start.startedAt,
+    },
+    // Already stored: left out of the unit of work, which would otherwise write it again at commit
+    // (even as `managed`, it takes the JSON columns for changed and issues an UPDATE).
+    { persist: false },
+  );
 }
 
 /**
@@ -160,4 +228,87 @@ export async function completeTeamRecord(
     "run",
   );
   return result.affectedRows === 1;
+}
+
+/** The log entries of `new_log` (jsonb) past what `log` holds, in seq order, appended to it: completeTeamRecord's rule. */
+const appendMissingEntries = `log || coalesce(
+  (select jsonb_agg(entry order by (entry->>'seq')::int) from jsonb_array_elements(new_log) as entry
+    where (entry->>'seq')::int > jsonb_array_length(log)),
+  '[]'::jsonb)`;
+
+/**
+ * What a run's reply does to its row: endTeamExecution with the reply's ending
+ * (teamEndingOfOutput), then completeTeamRecord with its results and log — in one statement
+ * rather than three, since every run ends with a reply. Same effect, row for row:
+ *
+ * - `ended` is endTeamExecution's UPDATE, also setting what completeTeamRecord would then set on
+ *   the row it just ended (its results and log, as they were: ending does not touch them);
+ * - `counted` folds the run into the team's totals only when `ended` changed the row;
+ * - `completed` is completeTeamRecord's UPDATE, only when `ended` did not change the row. Its
+ *   condition is completeTeamRecord's, and is rechecked on the newest row version after a wait
+ *   for its lock: a row a competing writer is ending with the reply's status (the log's final
+ *   entry) is completed once that writer commits, as the separate statement would find it.
+ *
+ * `counted` and `completed` test `ended` with an uncorrelated EXISTS, which Postgres evaluates
+ * once, before their scan (a one-time filter): `ended` has run by then, so rows are still locked
+ * execution first, then team, and no statement part updates the row `ended` did. Returns whether
+ * the reply ended the row.
+ */
+export async function recordTeamReply(em: EntityManager, run: { orgId: string; teamId: string; executionId: string }, output: TeamRunOutputWire): Promise<boolean> {
+  const ending = teamEndingOfOutput(run, output);
+  const row = [run.executionId, run.orgId, run.teamId];
+  const [result] = await em.execute<Array<{ ended: boolean }>>(
+    `with reply as (
+       select ?::text as new_status, ?::jsonb as new_output, ?::jsonb as new_error, ?::jsonb as new_participation,
+              ?::int as new_tokens, ?::float8 as new_cost, ?::timestamptz as new_completed_at, ?::int as new_duration,
+              ?::jsonb as new_results, ?::jsonb as new_log
+     ),
+     ended as (
+       update neuroflow_team_executions
+          set status = new_status, output = new_output, error = new_error, agent_participation = new_participation,
+              tokens_used = new_tokens, cost = new_cost, completed_at = new_completed_at,
+              duration = coalesce(new_duration, greatest(0, round(extract(epoch from (new_completed_at - coalesce(started_at, created_at))) * 1000))::int),
+              results = case when jsonb_array_length(results) = 0 then new_results else results end,
+              log = ${appendMissingEntries},
+              updated_at = now()
+         from reply
+        where id = ? and organization_id = ? and team_id = ? and status in ('PENDING', 'RUNNING')
+        returning 1
+     ),
+     counted as (
+       update neuroflow_agent_teams
+          set success_rate = (success_rate * total_executions + ?) / (total_executions + 1),
+              total_executions = total_executions + 1,
+              updated_at = now()
+        where id = ? and organization_id = ? and exists (select 1 from ended)
+     ),
+     completed as (
+       update neuroflow_team_executions
+          set results = case when jsonb_array_length(results) = 0 then new_results else results end,
+              log = ${appendMissingEntries},
+              updated_at = now()
+         from reply
+        where id = ? and organization_id = ? and team_id = ? and status in ('PENDING', 'RUNNING', new_status)
+          and not exists (select 1 from ended)
+     )
+     select exists (select 1 from ended) as ended`,
+    [
+      ending.status,
+      ending.answer === undefined ? null : JSON.stringify({ answer: ending.answer }),
+      ending.error ? JSON.stringify(ending.error) : null,
+      JSON.stringify(ending.participation),
+      ending.usage.promptTokens + ending.usage.completionTokens,
+      ending.costMicroUsd / 1_000_000,
+      ending.completedAt,
+      ending.durationMs,
+      JSON.stringify(output.results),
+      JSON.stringify(output.log),
+      ...row,
+      ending.status === "COMPLETED" ? 1 : 0,
+      run.teamId,
+      run.orgId,
+      ...row,
+    ],
+  );
+  return result?.ended === true;
 }

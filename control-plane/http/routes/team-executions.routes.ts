@@ -13,7 +13,6 @@ import { teamExecutionView } from "../../persistence/team-views.js";
 import { executionFilters, executionQueryShape } from "../execution-query.js";
 import { page } from "../pagination.js";
 import type { RouteDeps } from "../route-deps.js";
-import { findTeam } from "./teams.routes.js";
 
 const listQuery = z.strictObject({ ...executionQueryShape, teamId: teamIdSchema.optional() });
 const executionBody = z.object({ execution: teamExecutionViewSchema });
@@ -69,7 +68,7 @@ export function teamExecutionRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
         const { orgId, teamId } = request.params;
         const execution = await deps.teamRuns.start(
           (work) => deps.gate.run(request.headers, orgId, "MEMBER", work),
-          (em) => findTeam(em, orgId, teamId),
+          { orgId, teamId },
           request.body,
         );
         return reply.status(202).send({ execution: teamExecutionView(execution) });
