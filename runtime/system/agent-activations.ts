@@ -5,7 +5,9 @@ import { agentMachine } from "../machines/agent.machine.js";
 import { NeuroflowError, shardOf, type AgentStatusChanged } from "../protocol/index.js";
 import type { PriceTable } from "../providers/prices.js";
 import type { ProviderRegistry } from "../providers/provider.js";
+import { RestingAgents } from "./resting-agents.js";
 import type { SnapshotStore } from "./snapshot-store.js";
+import { STORE_DEADLINE_MS, withDeadline } from "./store-deadline.js";
 import { statusEvents, type AgentSnapshot, type StatusMeta } from "./status-events.js";
 
 /** One agent with a live actor in this worker. */
@@ -29,20 +31,6 @@ export interface HostedAgent {
   saving: Promise<void> | undefined;
   /** A save scheduled after the last finished task (see `snapshotDelayMs`). */
   saveTimer: NodeJS.Timeout | undefined;
-}
-
-/**
- * An agent at rest kept without an actor: its persisted snapshot as JSON text — the state the
- * store holds at `revision` — about 0.7 KiB after a task, against some 15 KiB for a live actor.
- * Holds no task by definition: only an agent with nothing current or queued and nothing unsaved
- * rests.
- */
-interface RestingAgent {
-  readonly orgId: string;
-  /** The stored snapshot, or undefined for an agent that has none yet (revision 0). */
-  readonly json: string | undefined;
-  readonly revision: number;
-  readonly lastActiveAt: number;
 }
 
 export interface ActivationsDeps {
@@ -71,7 +59,7 @@ export interface ActivationsDeps {
  *
  * - **live**: an actor, from activation until it rests; the only tier that holds tasks;
  * - **resting**: at rest and saved — the actor is stopped and its snapshot kept here as the JSON
- *   text just stored. The next task or call brings it back from that text (`createActor` with the
+ *   text just stored (resting-agents.ts). The next task or call brings it back from that text (`createActor` with the
  *   snapshot), without reading the store. An agent rests once the save after its last task lands
  *   with nothing changed since (`snapshotDelayMs` after the task), or at a `passivateIdle` sweep;
  * - **passivated**: only in the snapshot store, after `idleMs` without work (`passivateIdle`);
@@ -84,10 +72,8 @@ export interface ActivationsDeps {
 export class AgentActivations {
   readonly #deps: ActivationsDeps;
   readonly #hosted = new Map<string, HostedAgent>();
-  readonly #resting = new Map<string, RestingAgent>();
+  readonly #resting = new RestingAgents();
   readonly #activating = new Map<string, Promise<HostedAgent>>();
-  /** One copy of each org id for the resting agents (there are few orgs and many agents). */
-  readonly #orgIds = new Map<string, string>();
   readonly #machine: typeof agentMachine;
   #lastEventAt = 0;
   /** Aborts the running model call of an actor stopped from outside (exit actions do not run). */
@@ -101,7 +87,6 @@ export class AgentActivations {
     this.#abortCall = modelCall.abort;
   }
 
-  /** Agents this worker holds and serves without a store read: live and resting. */
   /**
    * The time of a status event: the clock, but never at or before this worker's previous event —
    * two events in one millisecond are a microsecond apart. Every control-plane replica applies
@@ -114,6 +99,7 @@ export class AgentActivations {
     return this.#lastEventAt;
   }
 
+  /** Agents this worker holds and serves without a store read: live and resting. */
   get size(): number {
     return this.#hosted.size + this.#resting.size;
   }
@@ -154,9 +140,8 @@ export class AgentActivations {
       hosted.activity++;
       return hosted;
     }
-    const resting = this.#resting.get(agentId);
+    const resting = this.#resting.take(agentId);
     if (!resting) return undefined;
-    this.#resting.delete(agentId);
     let snapshot: unknown;
     try {
       snapshot = resting.json === undefined ? undefined : JSON.parse(resting.json);
@@ -311,9 +296,7 @@ export class AgentActivations {
     if (this.#hosted.get(hosted.agentId) !== hosted || hosted.dirty || hosted.saveTimer || !atRest(hosted)) return false;
     this.#hosted.delete(hosted.agentId);
     hosted.actor.stop();
-    let orgId = this.#orgIds.get(hosted.orgId);
-    if (orgId === undefined) this.#orgIds.set(hosted.orgId, (orgId = hosted.orgId));
-    this.#resting.set(hosted.agentId, { orgId, json, revision: hosted.revision, lastActiveAt: hosted.lastActiveAt });
+    this.#resting.put(hosted.agentId, { orgId: hosted.orgId, json, revision: hosted.revision, lastActiveAt: hosted.lastActiveAt });
     return true;
   }
 
@@ -333,13 +316,7 @@ export class AgentActivations {
    * caller's to save, hand back and drop.) Returns how many.
    */
   forgetShard(shard: number): number {
-    let count = 0;
-    for (const agentId of this.#resting.keys()) {
-      if (shardOf(agentId) !== shard) continue;
-      this.#resting.delete(agentId);
-      count++;
-    }
-    return count;
+    return this.#resting.forgetShard(shard);
   }
 
   /** Saves and stops an actor that is at rest. Returns false (and keeps it) when it has work. */
@@ -349,7 +326,7 @@ export class AgentActivations {
     await this.save(hosted);
     if (this.#hosted.get(hosted.agentId) !== hosted) {
       // The save put it to rest (its snapshot is stored): forget that too, unless it was woken since.
-      return !this.#hosted.has(hosted.agentId) && this.#resting.delete(hosted.agentId);
+      return !this.#hosted.has(hosted.agentId) && this.#resting.take(hosted.agentId) !== undefined;
     }
     if (!atRest(hosted) || hosted.dirty || hosted.activity !== activity) return false;
     this.#hosted.delete(hosted.agentId);
@@ -364,12 +341,7 @@ export class AgentActivations {
    */
   async passivateIdle(idleMs: number): Promise<number> {
     const cutoff = this.#deps.now() - idleMs;
-    let count = 0;
-    for (const [agentId, resting] of this.#resting) {
-      if (resting.lastActiveAt > cutoff) continue;
-      this.#resting.delete(agentId);
-      count++;
-    }
+    const count = this.#resting.forgetIdle(cutoff);
     const idle: HostedAgent[] = [];
     for (const hosted of this.#hosted.values()) {
       if (!atRest(hosted)) continue;
@@ -382,18 +354,6 @@ export class AgentActivations {
     const results = await Promise.all(idle.map((hosted) => this.passivate(hosted)));
     return count + results.filter(Boolean).length;
   }
-}
-
-/** How long a store request may take before the work that needs it gives up and is retried. */
-export const STORE_DEADLINE_MS = 5_000;
-
-/** `promise`, or a retryable UNAVAILABLE after `ms`: a JetStream request must never hang the caller. */
-export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new NeuroflowError("UNAVAILABLE", `${what} took longer than ${ms} ms`, { retryable: true })), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** No task running or waiting. */
