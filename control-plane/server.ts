@@ -9,8 +9,9 @@ import { SessionTokens } from "./auth/session.js";
 import { StatusSubscriber } from "./bus/status-subscriber.js";
 import { BusTaskIntake } from "./bus/task-intake.js";
 import { TeamEventSubscriber } from "./bus/team-event-subscriber.js";
-import { TeamRunner } from "./dispatch/team-runner.js";
+import { DEFAULT_TEAM_RUN_TIMEOUT_MS, TeamRunner } from "./dispatch/team-runner.js";
 import { TaskSweeper } from "./dispatch/sweeper.js";
+import { TeamRunSweeper } from "./dispatch/team-run-sweeper.js";
 import { OutcomeStore } from "../common/outcome-store.js";
 import { ensureTaskStream, openRuntimeStores } from "../common/runtime-streams.js";
 import type { ControlPlaneConfig } from "./config.js";
@@ -105,6 +106,15 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
       publishTimeoutMs: config.TASK_ACK_TIMEOUT_MS,
     });
     sweeper.start();
+    // Runs whose control plane died with them: a minute past the run timeout, their starter would have ended them.
+    const teamSweeper = new TeamRunSweeper({
+      db,
+      nc,
+      logger: logger.child({ component: "team-sweeper" }),
+      intervalMs: 30_000,
+      abandonedAfterMs: DEFAULT_TEAM_RUN_TIMEOUT_MS + 60_000,
+    });
+    teamSweeper.start();
     await app.listen({ host: config.HOST, port: config.PORT });
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : config.PORT;
@@ -118,6 +128,7 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
       stop: async () => {
         await app.close();
         await sweeper.stop();
+        await teamSweeper.stop();
         await intake.stop();
         await subscriber.stop();
         await teamEvents.stop();

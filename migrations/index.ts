@@ -7,6 +7,7 @@ import { Migration20261125154919 } from "./Migration20261125154919.js";
 import { Migration20261125173000SweepPolicy } from "./Migration20261125173000SweepPolicy.js";
 import { Migration20261125180324 } from "./Migration20261125180324.js";
 import { Migration20261125180325ExperimentsRowLevelSecurity } from "./Migration20261125180325ExperimentsRowLevelSecurity.js";
+import { Migration20261126020000TeamSweepPolicy } from "./Migration20261126020000TeamSweepPolicy.js";
 
 export const migrationsList: MigrationObject[] = [
   { name: "Migration20261125145259", class: Migration20261125145259 },
@@ -16,4 +17,5 @@ export const migrationsList: MigrationObject[] = [
   { name: "Migration20261125173000SweepPolicy", class: Migration20261125173000SweepPolicy },
   { name: "Migration20261125180324", class: Migration20261125180324 },
   { name: "Migration20261125180325ExperimentsRowLevelSecurity", class: Migration20261125180325ExperimentsRowLevelSecurity },
+  { name: "Migration20261126020000TeamSweepPolicy", class: Migration20261126020000TeamSweepPolicy },
 ];

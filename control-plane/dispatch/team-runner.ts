@@ -30,7 +30,7 @@ export interface TeamRunnerDeps {
   nc: NatsConnection;
   db: Database;
   logger: Logger;
-  /** How long a run may take before it is recorded FAILED (TIMEOUT) and cancelled. Default 10 min. */
+  /** How long a run may take before it is recorded FAILED (TIMEOUT) and cancelled. Default {@link DEFAULT_TEAM_RUN_TIMEOUT_MS}. */
   runTimeoutMs?: number;
   /** How long a cancel waits for the worker running the execution. Only that worker answers: keep it short. */
   cancelReplyTimeoutMs?: number;
@@ -56,6 +56,9 @@ export interface TeamCancelResult {
 }
 
 const zeroUsage = { promptTokens: 0, completionTokens: 0 };
+
+/** How long a run may take by default: 10 minutes. */
+export const DEFAULT_TEAM_RUN_TIMEOUT_MS = 600_000;
 
 /**
  * Starts and cancels team executions on the runtime pool. `start` records the execution (RUNNING,
@@ -204,7 +207,7 @@ export class TeamRunner {
   async #send(request: TeamRunRequest): Promise<void> {
     const run: RunRef = { orgId: request.orgId, teamId: request.teamId, executionId: request.executionId };
     const logger = this.#deps.logger.child(run);
-    const timeoutMs = this.#deps.runTimeoutMs ?? 600_000;
+    const timeoutMs = this.#deps.runTimeoutMs ?? DEFAULT_TEAM_RUN_TIMEOUT_MS;
     let reply: TeamRunReply;
     try {
       const msg = await this.#deps.nc.request(subjects.teamExecRun(run.orgId, run.teamId, run.executionId), encodeJson(request), { timeout: timeoutMs });

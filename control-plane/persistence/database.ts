@@ -109,7 +109,7 @@ export class Database {
 
   /**
    * A read-only look across every organization, for the task sweeper: the system role with
-   * `app.sweep` on, which only the `sweep_system` policy honours (agent executions, select).
+   * `app.sweep` on, which only the `sweep_system` policies honour (agent and team executions, select).
    */
   sweep<T>(work: Work<T>): Promise<T> {
     return this.system.em.fork({ clear: true }).transactional(async (em) => {

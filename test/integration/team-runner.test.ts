@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Subscription } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { TeamRunSweeper } from "../../control-plane/dispatch/team-run-sweeper.js";
 import { TeamRunner } from "../../control-plane/dispatch/team-runner.js";
 import { createOrganization, demoAgents } from "../../control-plane/persistence/seed.js";
 import { completeTeamRecord, endTeamExecution, recordTeamReply, teamEndingOfOutput } from "../../control-plane/persistence/team-ledger.js";
@@ -298,6 +299,42 @@ describe("TeamRunner", () => {
       expect(await executionsOf(owner, teamId)).toBe(0);
     }
   });
+  it("sweeps runs no control plane will end: cancels them on the bus and records them FAILED, in every org", async () => {
+    const mine = await storeTeam(org, { structure: "PIPELINE", coordination: {}, members: workers(org, 2) });
+    const theirs = await storeTeam(other, { structure: "PIPELINE", coordination: {}, members: workers(other, 2) });
+    // Nobody answers these runs: they stay RUNNING, as when the worker and the control plane died.
+    const abandoned = await start(org, mine, { prompt: "left behind" });
+    const abandonedElsewhere = await start(other, theirs, { prompt: "left behind too" });
+    const fresh = await start(org, mine, { prompt: "still going" });
+    const backdate = (owner: Org, executionId: string) =>
+      rig.db.asSystem(owner.orgId, (em) => em.execute(`update neuroflow_team_executions set started_at = now() - interval '1 hour' where id = ?`, [executionId]));
+    await backdate(org, abandoned.id);
+    await backdate(other, abandonedElsewhere.id);
+    const cancels: string[] = [];
+    const listening = rig.nc.subscribe(subjects.anyTeamExecCancel, { callback: (_error, msg) => void cancels.push(msg.subject) });
+    await rig.nc.flush();
+
+    const sweeper = new TeamRunSweeper({ db: rig.db, nc: rig.nc, logger: testLogger, intervalMs: 60_000, abandonedAfterMs: 60_000 });
+    expect(await sweeper.sweepOnce()).toBe(2);
+    expect(await sweeper.sweepOnce()).toBe(0);
+
+    const timedOut = { code: "TIMEOUT", message: "the team execution did not end within 60000 ms and no control plane recorded its end" };
+    expect(await ended(org, abandoned.id)).toMatchObject({ status: "FAILED", error: timedOut });
+    expect(await ended(other, abandonedElsewhere.id)).toMatchObject({ status: "FAILED", error: timedOut });
+    const stillRunning = await rig.db.asSystem(org.orgId, (em) => em.findOneOrFail(TeamExecution, { id: fresh.id }));
+    expect(stillRunning.status).toBe("RUNNING");
+    await expect.poll(() => [...cancels].sort()).toEqual(
+      [subjects.teamExecCancel(org.orgId, mine, abandoned.id), subjects.teamExecCancel(other.orgId, theirs, abandonedElsewhere.id)].sort(),
+    );
+    listening.unsubscribe();
+
+    // The runner's requests are answered, so it stops at once; an ended row keeps the sweeper's outcome.
+    const refusal = { ok: false as const, error: { code: "UNAVAILABLE" as const, message: "gone", retryable: true } };
+    for (const run of [abandoned, abandonedElsewhere, fresh]) requests.get(run.id)?.answer(refusal);
+    expect((await ended(org, fresh.id)).error).toMatchObject({ code: "UNAVAILABLE" });
+    expect((await ended(org, abandoned.id)).error).toEqual(timedOut);
+  });
+
   it("records a reply in one statement exactly as endTeamExecution then completeTeamRecord do, whatever the row's state", async () => {
     const agentId = org.agentIds[0]!;
     const at = (seconds: number) => new Date(Date.UTC(2030, 0, 5, 0, 0, seconds)).toISOString();
