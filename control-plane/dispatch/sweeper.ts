@@ -2,6 +2,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { AgentExecution } from "../../entities/index.js";
 import type { Database } from "../persistence/database.js";
+import { PeriodicSweep } from "./periodic.js";
 import { publishTask, taskMessage } from "./task-dispatcher.js";
 
 export interface SweeperDeps {
@@ -32,29 +33,16 @@ interface StaleRow {
  * outcome store; and the ledger never lets an ended execution change. A task that merely runs long
  * costs one deduplicated publish per period.
  */
-export class TaskSweeper {
+export class TaskSweeper extends PeriodicSweep {
   readonly #deps: SweeperDeps;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<number> | undefined;
 
   constructor(deps: SweeperDeps) {
+    super(deps.intervalMs);
     this.#deps = deps;
   }
 
-  start(): void {
-    this.#timer = setInterval(() => {
-      if (!this.#running) this.#running = this.sweepOnce().finally(() => (this.#running = undefined));
-    }, this.#deps.intervalMs);
-    this.#timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    await this.#running?.catch(() => undefined);
-  }
-
   /** One pass; resolves with how many executions it published again. Never rejects. */
-  async sweepOnce(): Promise<number> {
+  override async sweepOnce(): Promise<number> {
     const { db, logger } = this.#deps;
     try {
       const stale = await db.sweep((em) =>

@@ -2,6 +2,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { encodeJson, subjects, type TeamExecCancel, type WireError } from "../../runtime/protocol/index.js";
 import type { Database } from "../persistence/database.js";
+import { PeriodicSweep } from "./periodic.js";
 import { endTeamExecution } from "../persistence/team-ledger.js";
 
 export interface TeamRunSweeperDeps {
@@ -36,29 +37,16 @@ const zeroUsage = { promptTokens: 0, completionTokens: 0 };
  * one to cancel it, and records it FAILED (TIMEOUT), saying why. Ending is conditional, so a run
  * that ends meanwhile keeps its own outcome.
  */
-export class TeamRunSweeper {
+export class TeamRunSweeper extends PeriodicSweep {
   readonly #deps: TeamRunSweeperDeps;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<number> | undefined;
 
   constructor(deps: TeamRunSweeperDeps) {
+    super(deps.intervalMs);
     this.#deps = deps;
   }
 
-  start(): void {
-    this.#timer = setInterval(() => {
-      if (!this.#running) this.#running = this.sweepOnce().finally(() => (this.#running = undefined));
-    }, this.#deps.intervalMs);
-    this.#timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    await this.#running?.catch(() => undefined);
-  }
-
   /** One pass; resolves with how many runs it ended. Never rejects. */
-  async sweepOnce(): Promise<number> {
+  override async sweepOnce(): Promise<number> {
     const { db, logger } = this.#deps;
     try {
       const abandoned = await db.sweep((em) =>
