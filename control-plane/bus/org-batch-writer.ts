@@ -32,12 +32,17 @@ export interface OrgBatchWriterOptions<E extends { orgId: string }, R> {
   retryMaxMs?: number | undefined;
   /** After close(), how long transient errors are still retried before the events left are dropped (default 30 s). */
   giveUpAfterCloseMs?: number | undefined;
+  /**
+   * Most events waiting to be written (default 100,000); past it the oldest waiting one is dropped
+   * (see the class doc).
+   */
+  maxQueued?: number | undefined;
 }
 
 /** The tuning knobs of a writer, as the subscribers take them. */
 export type BatchingOptions = Pick<
   OrgBatchWriterOptions<{ orgId: string }, unknown>,
-  "maxBatch" | "orgConcurrency" | "retryInitialMs" | "retryMaxMs" | "giveUpAfterCloseMs"
+  "maxBatch" | "orgConcurrency" | "retryInitialMs" | "retryMaxMs" | "giveUpAfterCloseMs" | "maxQueued"
 >;
 
 interface Queued<E> {
@@ -58,6 +63,12 @@ interface Queued<E> {
  * of work with `applyOne`, and only the events that fail on their own are dropped (logged,
  * `dropped`). After close(), transient errors are retried for `giveUpAfterCloseMs`, then what is
  * left is dropped with an error log per event rather than blocking shutdown forever.
+ *
+ * Memory: while Postgres is down the queue grows with the bus. Past `maxQueued` waiting events the
+ * oldest is dropped (`dropped`, the `overflow` recovery metric, a warning at most every 10 s) so an
+ * outage cannot exhaust the control plane. What is lost is recovered from the ledgers' other paths:
+ * an execution still open is published again by the task sweeper and its ending re-sent from the
+ * outcome store; a team run's whole log comes with its reply.
  */
 export class OrgBatchWriter<E extends { orgId: string }, R> {
   readonly #options: OrgBatchWriterOptions<E, R>;
@@ -68,17 +79,23 @@ export class OrgBatchWriter<E extends { orgId: string }, R> {
   #wake: (() => void) | undefined;
   #closedAt: number | undefined;
   readonly #done: Promise<void>;
+  readonly #maxQueued: number;
+  /** Events dropped for a full queue since the last warning, and when that was. */
+  #overflowed = 0;
+  #overflowWarnedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: OrgBatchWriterOptions<E, R>) {
     this.#options = options;
     this.#maxBatch = Math.max(1, options.maxBatch ?? 500);
     this.#orgConcurrency = Math.max(1, options.orgConcurrency ?? 2);
+    this.#maxQueued = Math.max(1, options.maxQueued ?? 100_000);
     this.#done = this.#run();
   }
 
-  /** Queues a received event. Throws once close() was called. */
+  /** Queues a received event, dropping the oldest waiting one when `maxQueued` are. Throws once close() was called. */
   push(event: E): void {
     if (this.#closedAt !== undefined) throw new Error("OrgBatchWriter: push after close");
+    if (this.queued >= this.#maxQueued) this.#overflow();
     this.#queue.push({ event, receivedAt: performance.now() });
     this.#options.metrics?.ingestQueued.inc({ stream: this.#options.stream });
     this.#wake?.();
@@ -199,7 +216,32 @@ export class OrgBatchWriter<E extends { orgId: string }, R> {
     }
   }
 
-  #recovered(action: "retry" | "one-by-one" | "dropped"): void {
+  /** Drops the oldest waiting event: the queue is full. */
+  #overflow(): void {
+    const oldest = this.#queue[this.#head];
+    if (!oldest) return;
+    this.#queue[this.#head++] = undefined as never;
+    if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#options.metrics?.ingestQueued.dec({ stream: this.#options.stream });
+    this.#recovered("overflow");
+    this.#overflowed++;
+    const now = performance.now();
+    if (now - this.#overflowWarnedAt >= 10_000) {
+      this.#options.logger.warn({ dropped: this.#overflowed, maxQueued: this.#maxQueued }, "ingest queue full (is the database down?); dropping the oldest events");
+      this.#overflowWarnedAt = now;
+      this.#overflowed = 0;
+    }
+    try {
+      this.#options.dropped(oldest.event, new Error(`ingest queue full: more than ${this.#maxQueued} events waiting`));
+    } catch (error) {
+      this.#options.logger.error({ err: error, ...this.#options.describe(oldest.event) }, "reporting a dropped event failed");
+    }
+  }
+
+  #recovered(action: "retry" | "one-by-one" | "dropped" | "overflow"): void {
     this.#options.metrics?.ingestRecoveries.inc({ stream: this.#options.stream, action });
   }
 

@@ -233,6 +233,31 @@ describe("status events stored in batches", () => {
     expect(await metric(metrics, "neuroflow_ingest_recoveries_total", { action: "dropped" })).toBe(0);
   });
 
+  it("with the database stuck, keeps at most maxQueued events waiting, dropping the oldest, and stores the rest once it answers", { timeout: 60_000 }, async () => {
+    const shape = { agents: 3, executions: 4 };
+    const org = await createLedgerOrg(rig.db, shape);
+    const events = statusScript(61, shape).map((s) => statusEventOf(org, s));
+    expect(events.length).toBeGreaterThan(10);
+    const owner = await MikroORM.init(ormConfig(rig.databaseUrl, { ensureDatabase: false }));
+    // One event per write cycle: the first is taken and waits on the held rows; the others queue up.
+    const { subscriber, metrics, relayed } = subscribe({ maxBatch: 1, maxQueued: 5 });
+    try {
+      await owner.em.fork().transactional(async (em) => {
+        await em.execute("select id from neuroflow_ai_agents where organization_id = ? for update", [org.orgId]);
+        await publish(events);
+        const overflow = events.length - 1 - 5;
+        await eventually(async () => ((await metric(metrics, "neuroflow_ingest_recoveries_total", { action: "overflow" })) === overflow ? true : undefined));
+        expect(await metric(metrics, "neuroflow_ingest_queued")).toBe(5);
+        expect(await metric(metrics, "neuroflow_status_events_total", { outcome: "rejected" })).toBe(overflow);
+      });
+    } finally {
+      await owner.close();
+    }
+    await subscriber.stop();
+    // Stored once the rows were let go: the first event and the newest five, in order.
+    expect(relayed).toEqual([events[0], ...events.slice(-5)]);
+  });
+
   it("after stop(), gives up on a database that keeps failing instead of hanging, and counts what it drops", { timeout: 60_000 }, async () => {
     const shape = { agents: 3, executions: 4 };
     const org = await createLedgerOrg(rig.db, shape);
