@@ -24,6 +24,7 @@ import { ShardLeases, type LeaseTiming } from "./shard-leases.js";
 import { SnapshotStore } from "./snapshot-store.js";
 import { StatusCoalescer } from "./status-events.js";
 import { TaskIntake } from "./task-intake.js";
+import { TurnSlices } from "./turn-slices.js";
 
 export interface AgentHostDeps {
   nc: NatsConnection;
@@ -44,6 +45,16 @@ export const RUNTIME_QUEUE = "nf-runtime";
 
 /** How long a call waits for its agent's shard to get an owner before it is refused. */
 const HANDOFF_WAIT_MS = 2_000;
+
+/**
+ * Calls started per turn of the event loop. A burst of calls read from the socket at once used to
+ * be started together, and their replies went out together after the last one had run: the caller
+ * and this worker then took turns, each idle while the other worked. Started in slices, the first
+ * slice's replies go out (nats.js flushes at the end of the turn) while the rest still wait, and the
+ * caller works meanwhile. 32 measured best at 64 calls in flight: 0.52–0.53× raw NATS against
+ * 0.42× unsliced, on 2 cores (`npm run bench -- --only throughput`).
+ */
+const CALLS_PER_TURN = 32;
 
 /** Header carrying the original subject of a call forwarded to the worker hosting the agent. */
 const FORWARDED_SUBJECT = "Nf-Subject";
@@ -73,6 +84,8 @@ export class AgentHost {
   readonly #outcomes: OutcomeStore;
   readonly #leases: ShardLeases;
   readonly #intake: TaskIntake;
+  /** Calls received and not yet started, with their original subject. */
+  readonly #incomingCalls = new TurnSlices<[Msg, string]>(([msg, subject]) => this.#onCall(msg, subject), CALLS_PER_TURN);
   /** Calls waiting for their task's outcome, by execution id: where each one's reply goes. */
   readonly #waitingCalls = new Map<string, (reply: AgentCallReply) => void>();
   /** Status events on their way to the bus, once per agent and tick. */
@@ -156,8 +169,8 @@ export class AgentHost {
         }),
       );
     };
-    listen(subjects.anyAgentCall, (msg) => this.#onCall(msg, msg.subject), RUNTIME_QUEUE);
-    listen(subjects.workerForward(this.#deps.workerId), (msg) => this.#onCall(msg, msg.headers?.get(FORWARDED_SUBJECT) ?? ""));
+    listen(subjects.anyAgentCall, (msg) => this.#incomingCalls.push([msg, msg.subject]), RUNTIME_QUEUE);
+    listen(subjects.workerForward(this.#deps.workerId), (msg) => this.#incomingCalls.push([msg, msg.headers?.get(FORWARDED_SUBJECT) ?? ""]));
     listen(subjects.anyAgentCancel, (msg) => this.#onCancel(msg));
     await this.#leases.start();
     const passivateAfterMs = this.#deps.passivateAfterMs ?? 60_000;
