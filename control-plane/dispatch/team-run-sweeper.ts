@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { encodeJson, subjects, type TeamExecCancel, type WireError } from "../../runtime/protocol/index.js";
 import type { Database } from "../persistence/database.js";
 import { PeriodicSweep } from "./periodic.js";
-import { endTeamExecution } from "../persistence/team-ledger.js";
+import { endTeamExecution, teamEndingOfError } from "../persistence/team-ledger.js";
 
 export interface TeamRunSweeperDeps {
   db: Database;
@@ -25,8 +25,6 @@ interface AbandonedRow {
   organization_id: string;
   team_id: string;
 }
-
-const zeroUsage = { promptTokens: 0, completionTokens: 0 };
 
 /**
  * Ends the team executions nobody will end. A run's row is ended by the TeamRunner that started it
@@ -80,17 +78,6 @@ export class TeamRunSweeper extends PeriodicSweep {
       message: `the team execution did not end within ${this.#deps.abandonedAfterMs} ms and no control plane recorded its end`,
       retryable: true,
     };
-    return this.#deps.db.asSystem(run.orgId, (em) =>
-      endTeamExecution(em, {
-        ...run,
-        status: "FAILED",
-        error,
-        participation: [],
-        usage: zeroUsage,
-        costMicroUsd: 0,
-        completedAt: new Date().toISOString(),
-        durationMs: null,
-      }),
-    );
+    return this.#deps.db.asSystem(run.orgId, (em) => endTeamExecution(em, teamEndingOfError(run, "FAILED", error)));
   }
 }

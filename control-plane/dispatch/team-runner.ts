@@ -22,7 +22,7 @@ import {
 } from "../../runtime/protocol/index.js";
 import type { Database } from "../persistence/database.js";
 import { isTerminal } from "../persistence/execution-ledger.js";
-import { endTeamExecution, recordTeamReply, startTeamExecution } from "../persistence/team-ledger.js";
+import { endTeamExecution, recordTeamReply, startTeamExecution, teamEndingOfError } from "../persistence/team-ledger.js";
 import { askHolderToCancel } from "./holder-cancel.js";
 import type { OrgScope } from "./task-dispatcher.js";
 
@@ -54,8 +54,6 @@ export interface TeamCancelResult {
   execution: ITeamExecution;
   forwarded: boolean;
 }
-
-const zeroUsage = { promptTokens: 0, completionTokens: 0 };
 
 /** How long a run may take by default: 10 minutes. */
 export const DEFAULT_TEAM_RUN_TIMEOUT_MS = 600_000;
@@ -172,16 +170,7 @@ export class TeamRunner {
     }
     return scope(async (em) => {
       const error: WireError = { code: "CANCELLED", message: "cancelled on request; no runtime worker was running it", retryable: false };
-      const changed = await endTeamExecution(em, {
-        ...run,
-        status: "CANCELLED",
-        error,
-        participation: [],
-        usage: zeroUsage,
-        costMicroUsd: 0,
-        completedAt: new Date().toISOString(),
-        durationMs: null,
-      });
+      const changed = await endTeamExecution(em, teamEndingOfError(run, "CANCELLED", error));
       // Loaded after the raw update, in the same transaction: it reads the new row.
       const execution = await load(em);
       if (changed) {
@@ -225,8 +214,7 @@ export class TeamRunner {
           const changed = await recordTeamReply(em, run, reply.output);
           logger.info({ status: reply.output.status, workerId: reply.output.workerId, changed }, "team execution ended");
         } else {
-          const ending = { ...run, status: "FAILED" as const, error: reply.error, participation: [], usage: zeroUsage, costMicroUsd: 0 };
-          await endTeamExecution(em, { ...ending, completedAt: new Date().toISOString(), durationMs: null });
+          await endTeamExecution(em, teamEndingOfError(run, "FAILED", reply.error));
           logger.warn({ error: reply.error }, "team execution could not run");
         }
       });

@@ -141,6 +141,44 @@ export function teamEndingOf(event: TeamExecEvent): TeamEnding | undefined {
   }
 }
 
+/**
+ * The ending of a run that ends with `error` and nothing to account (it never ran, or nobody knows
+ * how it went): no participation, tokens or cost; the duration is measured from the row's start.
+ */
+export function teamEndingOfError(
+  run: { orgId: string; teamId: string; executionId: string },
+  status: Extract<TerminalStatus, "FAILED" | "CANCELLED">,
+  error: WireError,
+): TeamEnding {
+  return {
+    ...run,
+    status,
+    error,
+    participation: [],
+    usage: { promptTokens: 0, completionTokens: 0 },
+    costMicroUsd: 0,
+    completedAt: new Date().toISOString(),
+    durationMs: null,
+  };
+}
+
+/**
+ * The values an ending writes, in the order both ending statements take them: status, output,
+ * error, participation, tokens, cost (USD), completion time, duration.
+ */
+function endingValues(ending: TeamEnding): unknown[] {
+  return [
+    ending.status,
+    ending.answer === undefined ? null : JSON.stringify({ answer: ending.answer }),
+    ending.error ? JSON.stringify(ending.error) : null,
+    JSON.stringify(ending.participation),
+    ending.usage.promptTokens + ending.usage.completionTokens,
+    ending.costMicroUsd / 1_000_000,
+    ending.completedAt,
+    ending.durationMs,
+  ];
+}
+
 /** The ending a run's reply carries. */
 export function teamEndingOfOutput(run: { orgId: string; teamId: string; executionId: string }, output: TeamRunOutputWire): TeamEnding {
   return {
@@ -172,14 +210,7 @@ export async function endTeamExecution(em: EntityManager, ending: TeamEnding): P
             updated_at = now()
       where id = ? and organization_id = ? and team_id = ? and status in ('PENDING', 'RUNNING')`,
     [
-      ending.status,
-      ending.answer === undefined ? null : JSON.stringify({ answer: ending.answer }),
-      ending.error ? JSON.stringify(ending.error) : null,
-      JSON.stringify(ending.participation),
-      ending.usage.promptTokens + ending.usage.completionTokens,
-      ending.costMicroUsd / 1_000_000,
-      ending.completedAt,
-      ending.durationMs,
+      ...endingValues(ending),
       ending.completedAt,
       ending.executionId,
       ending.orgId,
@@ -293,14 +324,7 @@ export async function recordTeamReply(em: EntityManager, run: { orgId: string; t
      )
      select exists (select 1 from ended) as ended`,
     [
-      ending.status,
-      ending.answer === undefined ? null : JSON.stringify({ answer: ending.answer }),
-      ending.error ? JSON.stringify(ending.error) : null,
-      JSON.stringify(ending.participation),
-      ending.usage.promptTokens + ending.usage.completionTokens,
-      ending.costMicroUsd / 1_000_000,
-      ending.completedAt,
-      ending.durationMs,
+      ...endingValues(ending),
       JSON.stringify(output.results),
       JSON.stringify(output.log),
       ...row,
