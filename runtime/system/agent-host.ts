@@ -1,15 +1,13 @@
-import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { waitFor } from "xstate";
 import { TASK_ACK_WAIT_MS, type RuntimeStores } from "../../common/runtime-streams.js";
 import {
   agentCancelSchema,
-  agentTaskSchema,
   decodeJson,
   encodeJson,
   NeuroflowError,
   parseSubject,
-  shardOf,
   subjects,
   type AgentCallReply,
   type AgentStatusChanged,
@@ -19,12 +17,12 @@ import {
 import type { PriceTable } from "../providers/prices.js";
 import type { ProviderRegistry } from "../providers/provider.js";
 import { AgentActivations, atRest, type HostedAgent } from "./agent-activations.js";
+import { AgentCalls, FORWARDED_SUBJECT } from "./agent-calls.js";
 import { OutcomeStore } from "../../common/outcome-store.js";
 import { ShardLeases, type LeaseTiming } from "./shard-leases.js";
 import { SnapshotStore } from "./snapshot-store.js";
 import { StatusCoalescer } from "./status-events.js";
 import { TaskIntake } from "./task-intake.js";
-import { TurnSlices } from "./turn-slices.js";
 
 export interface AgentHostDeps {
   nc: NatsConnection;
@@ -43,22 +41,6 @@ export interface AgentHostDeps {
 /** Queue group shared by all runtime workers for agent calls. */
 export const RUNTIME_QUEUE = "nf-runtime";
 
-/** How long a call waits for its agent's shard to get an owner before it is refused. */
-const HANDOFF_WAIT_MS = 2_000;
-
-/**
- * Calls started per turn of the event loop. A burst of calls read from the socket at once used to
- * be started together, and their replies went out together after the last one had run: the caller
- * and this worker then took turns, each idle while the other worked. Started in slices, the first
- * slice's replies go out (nats.js flushes at the end of the turn) while the rest still wait, and the
- * caller works meanwhile. 32 measured best at 64 calls in flight: 0.52–0.53× raw NATS against
- * 0.42× unsliced, on 2 cores (`npm run bench -- --only throughput`).
- */
-const CALLS_PER_TURN = 32;
-
-/** Header carrying the original subject of a call forwarded to the worker hosting the agent. */
-const FORWARDED_SUBJECT = "Nf-Subject";
-
 /**
  * Hosts the agent actors of the shards this worker leases (see shard-leases.ts), so every agent is
  * active on one worker at a time. Work arrives two ways:
@@ -68,7 +50,7 @@ const FORWARDED_SUBJECT = "Nf-Subject";
  * - **Calls** on `nf.<org>.agent.<id>.call` (queue group): the caller waits for the outcome. A
  *   worker that does not host the agent forwards the call, reply subject unchanged, to the one that
  *   does. A call made in this process to an agent hosted here ({@link AgentHost.callHere}: a team
- *   run asking a member) skips the bus both ways.
+ *   run asking a member) skips the bus both ways. Routing and waiting: agent-calls.ts.
  *
  * Cancels arrive on `nf.<org>.agent.<id>.cancel` at every worker; only the one holding the
  * execution answers (`found: true`). A malformed message gets a typed error reply (INVALID_SUBJECT
@@ -84,10 +66,7 @@ export class AgentHost {
   readonly #outcomes: OutcomeStore;
   readonly #leases: ShardLeases;
   readonly #intake: TaskIntake;
-  /** Calls received and not yet started, with their original subject. */
-  readonly #incomingCalls = new TurnSlices<[Msg, string]>(([msg, subject]) => this.#onCall(msg, subject), CALLS_PER_TURN);
-  /** Calls waiting for their task's outcome, by execution id: where each one's reply goes. */
-  readonly #waitingCalls = new Map<string, (reply: AgentCallReply) => void>();
+  readonly #calls: AgentCalls;
   /** Status events on their way to the bus, once per agent and tick. */
   readonly #statusOut = new StatusCoalescer((event) => {
     try {
@@ -139,6 +118,17 @@ export class AgentHost {
       logger: deps.logger,
       now: this.#now,
     });
+    this.#calls = new AgentCalls({
+      nc: deps.nc,
+      workerId: deps.workerId,
+      logger: deps.logger,
+      now: this.#now,
+      activations: this.#activations,
+      holds: (shard) => this.#leases.holds(shard),
+      releasing: (shard) => this.#releasing.has(shard),
+      owner: (shard) => this.#leases.owner(shard),
+      stopping: () => this.#stopping,
+    });
   }
 
   /** Number of agent actors currently active here. */
@@ -169,8 +159,8 @@ export class AgentHost {
         }),
       );
     };
-    listen(subjects.anyAgentCall, (msg) => this.#incomingCalls.push([msg, msg.subject]), RUNTIME_QUEUE);
-    listen(subjects.workerForward(this.#deps.workerId), (msg) => this.#incomingCalls.push([msg, msg.headers?.get(FORWARDED_SUBJECT) ?? ""]));
+    listen(subjects.anyAgentCall, (msg) => this.#calls.receive(msg, msg.subject), RUNTIME_QUEUE);
+    listen(subjects.workerForward(this.#deps.workerId), (msg) => this.#calls.receive(msg, msg.headers?.get(FORWARDED_SUBJECT) ?? ""));
     listen(subjects.anyAgentCancel, (msg) => this.#onCancel(msg));
     await this.#leases.start();
     const passivateAfterMs = this.#deps.passivateAfterMs ?? 60_000;
@@ -204,20 +194,9 @@ export class AgentHost {
     for (const hosted of this.#activations.all()) this.#activations.drop(hosted);
   }
 
-  /**
-   * A call made in this process (a team run asking a member): when this worker hosts the agent
-   * now, the task goes to its actor as a call over the bus does once it has arrived, without being
-   * encoded, sent, received and decoded, and its reply the same way back. The agent's status events
-   * are published as for any call. Returns undefined when the agent's shard is not held here (hosted
-   * elsewhere or changing hands) or this worker is stopping: the caller then calls over the bus,
-   * which routes the call. `task` is not parsed again: it must be a valid AgentTask.
-   */
+  /** A call made in this process: see {@link AgentCalls.callHere} (undefined: call over the bus). */
   callHere(task: AgentTask): Promise<AgentCallReply> | undefined {
-    if (this.#stopping || !this.#leases.holds(shardOf(task.agentId))) return undefined;
-    return new Promise((resolve) => {
-      const refused = this.#deliver(task, resolve);
-      if (refused) resolve({ ok: false, error: refused.toWire() });
-    });
+    return this.#calls.callHere(task);
   }
 
   async #passivate(idleMs: number): Promise<void> {
@@ -263,7 +242,7 @@ export class AgentHost {
     for (const task of [context.current, ...context.mailbox]) {
       if (!task) continue;
       this.#intake.handBack(task.executionId);
-      this.#answerCall(task.executionId, {
+      this.#calls.answer(task.executionId, {
         ok: false,
         error: { code: "UNAVAILABLE", message: "the agent moved to another worker; call again", retryable: true },
       });
@@ -282,81 +261,6 @@ export class AgentHost {
       this.#activations.drop(hosted);
     }
     this.#intake.keepAlive();
-  }
-
-  /** A call, from the queue group or forwarded by another worker (`subject` is the original). */
-  #onCall(msg: Msg, subject: string): void {
-    try {
-      const target = parseSubject(subject);
-      if (target.kind !== "agent.call") throw new NeuroflowError("INVALID_SUBJECT", `not a call subject: ${subject}`);
-      const task = decodeJson(agentTaskSchema, msg.data, "agent call");
-      if (task.orgId !== target.orgId || task.agentId !== target.agentId) {
-        throw new NeuroflowError("INVALID_MESSAGE", "task orgId/agentId do not match its subject");
-      }
-      if (this.#stopping) throw new NeuroflowError("UNAVAILABLE", "this worker is stopping; call again", { retryable: true });
-      this.#route(msg, subject, task, this.#now() + HANDOFF_WAIT_MS);
-    } catch (error) {
-      this.#refuseCall(msg, subject, error);
-    }
-  }
-
-  /**
-   * Runs a call here when this worker hosts the agent — also while its shard is being handed over
-   * and the agent is still active here — or forwards it, reply subject unchanged, to the worker
-   * that does. While the shard has no owner (a handover between release and take-over, or a dead
-   * worker's lease running out) it waits, up to `deadline`, rather than fail the caller.
-   */
-  #route(msg: Msg, subject: string, task: AgentTask, deadline: number): void {
-    const shard = shardOf(task.agentId);
-    const here = this.#leases.holds(shard) || (this.#releasing.has(shard) && this.#activations.get(task.agentId) !== undefined);
-    if (!here) {
-      const owner = this.#leases.owner(shard);
-      if (owner && owner !== this.#deps.workerId) {
-        const headers = natsHeaders();
-        headers.set(FORWARDED_SUBJECT, subject);
-        this.#deps.nc.publish(subjects.workerForward(owner), msg.data, { headers, ...(msg.reply ? { reply: msg.reply } : {}) });
-        return;
-      }
-      if (this.#now() < deadline && !this.#stopping) {
-        setTimeout(() => this.#route(msg, subject, task, deadline), 50).unref();
-        return;
-      }
-      this.#refuseCall(msg, subject, new NeuroflowError("UNAVAILABLE", `no worker holds shard ${shard} right now; call again`, { retryable: true }));
-      return;
-    }
-    const refused = this.#deliver(task, msg.reply ? (reply) => msg.respond(encodeJson(reply)) : undefined);
-    if (refused) this.#refuseCall(msg, subject, refused);
-  }
-
-  /**
-   * Gives a call's task to its agent, hosted here: live, resting (brought back from its snapshot
-   * text, no store read) or activated from the store. `answer` gets the reply once the task has
-   * ended (or could not start). Returns the error when the agent id belongs to another org here.
-   */
-  #deliver(task: AgentTask, answer: ((reply: AgentCallReply) => void) | undefined): NeuroflowError | undefined {
-    const hosted = this.#activations.wake(task.agentId);
-    if (hosted && hosted.orgId !== task.orgId) return new NeuroflowError("INVALID_MESSAGE", "no such agent in this organization");
-    if (answer) this.#waitingCalls.set(task.executionId, answer);
-    if (hosted) {
-      hosted.lastActiveAt = this.#now();
-      hosted.actor.send({ type: "task.received", task });
-      return undefined;
-    }
-    void this.#activations.activate(task.orgId, task.agentId).then(
-      (activated) => {
-        activated.lastActiveAt = this.#now();
-        activated.actor.send({ type: "task.received", task });
-      },
-      (error: unknown) => this.#answerCall(task.executionId, { ok: false, error: NeuroflowError.toWire(error) }),
-    );
-    return undefined;
-  }
-
-  #refuseCall(msg: Msg, subject: string, error: unknown): void {
-    const wire = NeuroflowError.toWire(error);
-    this.#deps.logger.warn({ subject, error: wire }, "rejected a call");
-    if (!(error instanceof NeuroflowError)) this.#deps.logger.error({ err: error }, "unexpected error handling a call");
-    if (msg.reply) msg.respond(encodeJson({ ok: false, error: wire } satisfies AgentCallReply));
   }
 
   #onCancel(msg: Msg): void {
@@ -404,9 +308,9 @@ export class AgentHost {
       return;
     }
     if (execution.status === "FAILED") this.#agentLogger(hosted).warn({ executionId: execution.executionId, error: execution.error }, "task failed");
-    if (this.#waitingCalls.has(execution.executionId)) {
+    if (this.#calls.waiting(execution.executionId)) {
       // A call: the caller holds the only record; nothing to commit. The caller first.
-      this.#answerCall(execution.executionId, { ok: true, workerId: this.#deps.workerId, execution });
+      this.#calls.answer(execution.executionId, { ok: true, workerId: this.#deps.workerId, execution });
       this.#publish(event);
       return;
     }
@@ -415,13 +319,6 @@ export class AgentHost {
 
   #agentLogger(hosted: HostedAgent): Logger {
     return this.#deps.logger.child({ orgId: hosted.orgId, agentId: hosted.agentId });
-  }
-
-  #answerCall(executionId: string, reply: AgentCallReply): void {
-    const answer = this.#waitingCalls.get(executionId);
-    if (!answer) return;
-    this.#waitingCalls.delete(executionId);
-    answer(reply);
   }
 
   /** Publishes at the end of the tick, dropping events a later one of the same agent supersedes. */
