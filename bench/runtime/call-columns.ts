@@ -61,13 +61,12 @@ export interface CallFigures {
 }
 
 /**
- * Worker variants of `--what-if yes`: the control, a deployment option on its own (a NATS
- * connection option; node flags go in `nodeFlags` — `--max-semi-space-size=64` measured no gain),
- * then upper bounds of what status events and snapshot writes cost.
+ * Worker variants of `--what-if yes`: the control, then upper bounds of what status events and
+ * snapshot writes cost. Node flags go in `nodeFlags` (`--max-semi-space-size=64` measured no gain;
+ * nats.js `noAsyncTraces`, measured here before, is now how common/nats-connect.ts connects).
  */
 export const WHAT_IF_VARIANTS: ReadonlyArray<{ name: string; whatIf: string; nodeFlags?: readonly string[] }> = [
   { name: "variant worker, no change (control)", whatIf: "" },
-  { name: "noAsyncTraces on the NATS connection", whatIf: "no-async-traces" },
   { name: "no status events (upper bound)", whatIf: "no-status-events" },
   { name: "no status events, no snapshot writes", whatIf: "no-status-events,no-snapshot-write" },
 ];

@@ -1,8 +1,7 @@
-import { readFileSync } from "node:fs";
 import type { KV } from "@nats-io/kv";
-import { connect, credsAuthenticator, type NatsConnection, type Payload, type PublishOptions } from "@nats-io/transport-node";
+import type { NatsConnection, Payload, PublishOptions } from "@nats-io/transport-node";
 import { createLogger } from "../../common/logger.js";
-import { SERVICE_INBOX_PREFIX } from "../../common/nats-tenancy.js";
+import { connectToBus } from "../../common/nats-connect.js";
 import { ensureTaskStream, openRuntimeStores, type RuntimeStores } from "../../common/runtime-streams.js";
 import { loadRuntimeEnv } from "../../runtime/config.js";
 import { defaultPrices } from "../../runtime/providers/prices.js";
@@ -14,9 +13,6 @@ import { AgentHost } from "../../runtime/system/agent-host.js";
  * path) with what-if changes, so the benchmark can measure a proposed change before anyone makes
  * it in the runtime. WHAT_IF is a comma-separated list of:
  *
- * - `no-async-traces`: the NATS connection is opened with `noAsyncTraces: true` (a proposed
- *   option of common/nats-connect.ts): requests no longer build two Error objects with stack
- *   traces each (the worker's KV snapshot writes are requests);
  * - `no-snapshot-write`: the snapshot bucket's create/update answer at once without writing (what
  *   is left of snapshot saves now that they are coalesced to at most one per agent per second);
  * - `no-status-events`: publishes on `nf.*.agent.*.status` are dropped (an upper bound for
@@ -28,14 +24,7 @@ import { AgentHost } from "../../runtime/system/agent-host.js";
 const env = loadRuntimeEnv();
 const whatIf = new Set((process.env.WHAT_IF ?? "").split(",").filter(Boolean));
 const logger = createLogger("runtime").child({ workerId: env.WORKER_ID, whatIf: [...whatIf] });
-const credsFile = env.NATS_CREDS;
-const connection = await connect({
-  servers: env.NATS_URL,
-  name: `neuroflow-runtime-${env.WORKER_ID}`,
-  maxReconnectAttempts: -1,
-  ...(credsFile ? { authenticator: credsAuthenticator(() => readFileSync(credsFile)), inboxPrefix: SERVICE_INBOX_PREFIX } : {}),
-  ...(whatIf.has("no-async-traces") ? { noAsyncTraces: true } : {}),
-});
+const connection = await connectToBus({ servers: env.NATS_URL, name: `neuroflow-runtime-${env.WORKER_ID}`, credsFile: env.NATS_CREDS });
 
 /** `target` with its methods bound to it, except those `override` replaces. */
 function wrap<T extends object>(target: T, override: Partial<Record<keyof T, unknown>>): T {

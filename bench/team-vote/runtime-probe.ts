@@ -28,9 +28,8 @@ import { measureRuntime } from "./runtime-column.js";
  *
  * `--persist durable|fast`: the rounds go through the control plane's TeamRunner and are stored by
  * its TeamEventSubscriber in Postgres (persisted-column.ts); this process plays the control plane.
- * `--starts insert` starts them with one INSERT each instead of the TeamRunner (see RunStart). `--what-if no-async-traces` connects the team host with
- * nats.js's `noAsyncTraces` (see team-side-child.ts); `--what-if semi-space-64` runs it with
- * `--max-semi-space-size=64`; both: `--what-if no-async-traces,semi-space-64`.
+ * `--starts insert` starts them with one INSERT each instead of the TeamRunner (see RunStart).
+ * `--what-if semi-space-64` runs the team host (or worker) with `--max-semi-space-size=64`.
  */
 const flags = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) flags.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "");
@@ -40,7 +39,6 @@ const inFlight = Number(flags.get("in-flight") ?? 64);
 const profile = flags.get("profile") === "yes";
 const stubMembers = flags.get("members") === "stub";
 const whatIf = new Set((flags.get("what-if") ?? "").split(",").filter(Boolean));
-const noAsyncTraces = whatIf.has("no-async-traces");
 /** `--what-if semi-space-64`: the team host (or worker) with `--max-semi-space-size=64` (MB): fewer, cheaper young-generation GCs. */
 const nodeFlags = whatIf.has("semi-space-64") ? ["--max-semi-space-size=64"] : [];
 const persist = flags.get("persist");
@@ -56,7 +54,7 @@ async function startTeamSide(bus: BenchBus, role: "team-host" | "members", cpuPr
   const flags = cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`] : [];
   if (role === "team-host") flags.push(...nodeFlags);
   const child = spawn(process.execPath, [...flags, "--import", "tsx", fileURLToPath(new URL("./team-side-child.ts", import.meta.url))], {
-    env: { ...process.env, NODE_OPTIONS: "", NATS_URL: bus.url, NATS_CREDS: bus.credsFile, TEAM_SIDE_ROLE: role, TEAM_SIDE_NO_ASYNC_TRACES: noAsyncTraces ? "1" : "", LOG_LEVEL: "warn", LOG_PRETTY: "false" },
+    env: { ...process.env, NODE_OPTIONS: "", NATS_URL: bus.url, NATS_CREDS: bus.credsFile, TEAM_SIDE_ROLE: role, LOG_LEVEL: "warn", LOG_PRETTY: "false" },
     stdio: ["pipe", "pipe", "inherit"],
   });
   await new Promise<void>((resolve, reject) => {

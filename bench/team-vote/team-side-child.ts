@@ -1,8 +1,5 @@
-import { readFileSync } from "node:fs";
-import { connect, credsAuthenticator } from "@nats-io/transport-node";
 import { createLogger } from "../../common/logger.js";
 import { connectToBus } from "../../common/nats-connect.js";
-import { SERVICE_INBOX_PREFIX } from "../../common/nats-tenancy.js";
 import { agentTaskSchema, decodeJson, encodeJson, subjects, type AgentCallReply } from "../../runtime/protocol/index.js";
 import { TeamHost } from "../../runtime/system/team-host.js";
 import { VOTER_IDS, voterChoice } from "./common.js";
@@ -18,9 +15,6 @@ import { VOTER_IDS, voterChoice } from "./common.js";
  *   NATS_URL=… NATS_CREDS=… TEAM_SIDE_ROLE=team-host|members tsx bench/team-vote/team-side-child.ts
  *
  * Prints `ready` once subscribed; exits on SIGTERM/SIGINT or when stdin closes.
- *
- * `TEAM_SIDE_NO_ASYNC_TRACES=1` (what-if): the connection is made as connectToBus makes it, plus
- * nats.js's `noAsyncTraces` (no Error with a stack trace created for every request).
  */
 const servers = process.env.NATS_URL;
 const role = process.env.TEAM_SIDE_ROLE;
@@ -29,16 +23,7 @@ if (!servers || (role !== "team-host" && role !== "members")) {
   process.exit(1);
 }
 const credsFile = process.env.NATS_CREDS || undefined;
-const nc =
-  process.env.TEAM_SIDE_NO_ASYNC_TRACES === "1"
-    ? await connect({
-        servers,
-        name: `bench-${role}`,
-        maxReconnectAttempts: -1,
-        noAsyncTraces: true,
-        ...(credsFile ? { authenticator: credsAuthenticator(() => readFileSync(credsFile)), inboxPrefix: SERVICE_INBOX_PREFIX } : {}),
-      })
-    : await connectToBus({ servers, name: `bench-${role}`, credsFile });
+const nc = await connectToBus({ servers, name: `bench-${role}`, credsFile });
 let stop: () => Promise<void>;
 if (role === "team-host") {
   const host = new TeamHost({ nc, workerId: "bench-team-host", logger: createLogger("runtime").child({ workerId: "bench-team-host" }) });
