@@ -14,6 +14,7 @@ import { TaskSweeper } from "./dispatch/sweeper.js";
 import { TeamRunSweeper } from "./dispatch/team-run-sweeper.js";
 import { OutcomeStore } from "../common/outcome-store.js";
 import { ensureTaskStream, openRuntimeStores } from "../common/runtime-streams.js";
+import { SnapshotStore } from "../common/snapshot-store.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { buildHttpApp } from "./http/app.js";
 import { ControlPlaneMetrics } from "./http/metrics.js";
@@ -54,7 +55,9 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
     }
     nc = await connectToBus({ servers: config.NATS_URL, name: "neuroflow-control-plane", credsFile: config.NATS_CREDS });
     await ensureTaskStream(nc);
-    const outcomes = new OutcomeStore((await openRuntimeStores(nc)).outcomes);
+    const stores = await openRuntimeStores(nc);
+    const outcomes = new OutcomeStore(stores.outcomes);
+    const snapshots = new SnapshotStore(stores.snapshots);
     const tenancy = config.NATS_TENANCY_FILE ? await readTenancySecrets(config.NATS_TENANCY_FILE) : undefined;
     const tokens = new SessionTokens(config.AUTH_SECRET);
     const gate = new OrgGate({ db, tokens });
@@ -72,6 +75,7 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
         logger,
         taskAckTimeoutMs: config.TASK_ACK_TIMEOUT_MS,
         outcomes,
+        snapshots,
         metrics,
         teamRuns,
         bus: { servers: config.NATS_PUBLIC_URL ?? config.NATS_URL, tenancy, orgCredsTtlSeconds: config.NATS_ORG_CREDS_TTL_SECONDS },

@@ -18,7 +18,7 @@ import {
 } from "../../runtime/protocol/index.js";
 import { AgentActivations, type HostedAgent } from "../../runtime/system/agent-activations.js";
 import { StatusCoalescer } from "../../runtime/system/status-events.js";
-import { SnapshotStore } from "../../runtime/system/snapshot-store.js";
+import { SnapshotStore } from "../../common/snapshot-store.js";
 import { benchTask } from "./calls.js";
 
 /** CPU per agent call of one layer of the worker's call path, measured in this process without NATS. */

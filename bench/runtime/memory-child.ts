@@ -7,7 +7,7 @@ import { agentMachine } from "../../runtime/machines/agent.machine.js";
 import { defaultPrices } from "../../runtime/providers/prices.js";
 import { providersFromEnv } from "../../runtime/providers/registry-from-env.js";
 import { AgentActivations, atRest } from "../../runtime/system/agent-activations.js";
-import { SnapshotStore } from "../../runtime/system/snapshot-store.js";
+import { SnapshotStore } from "../../common/snapshot-store.js";
 import { benchTask } from "./calls.js";
 
 /**

@@ -10,7 +10,7 @@ import { defaultPrices } from "../../runtime/providers/prices.js";
 import { providersFromEnv } from "../../runtime/providers/registry-from-env.js";
 import { SHARD_COUNT } from "../../runtime/protocol/index.js";
 import { AgentHost } from "../../runtime/system/agent-host.js";
-import { SnapshotStore } from "../../runtime/system/snapshot-store.js";
+import { SnapshotStore } from "../../common/snapshot-store.js";
 import { benchTask } from "./calls.js";
 import { callAgent } from "../../runtime/messaging/agent-client.js";
 import type { IdleResult, MemoryReading, PauseStats, PoolChildMessage, ReactivationResult } from "./pool-messages.js";

@@ -1,4 +1,5 @@
 import type { OutcomeStore } from "../../common/outcome-store.js";
+import type { SnapshotStore } from "../../common/snapshot-store.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { CredentialsCipher } from "../auth/credentials-cipher.js";
@@ -20,6 +21,8 @@ export interface RouteDeps {
   taskAckTimeoutMs: number;
   /** Outcomes of durable executions (common/outcome-store.ts): cancels decided here are recorded there. */
   outcomes: OutcomeStore;
+  /** Agent actor snapshots (their memory): removed with the agent or the org they belong to. */
+  snapshots: Pick<SnapshotStore, "forget" | "forgetOrg">;
   metrics: ControlPlaneMetrics;
   /** Where org clients connect, and the secrets to mint their credentials (absent: the bus has no auth). */
   bus: { servers: string; tenancy: TenancySecrets | undefined; orgCredsTtlSeconds: number };

@@ -6,7 +6,7 @@ import { NeuroflowError, shardOf, type AgentStatusChanged } from "../protocol/in
 import type { PriceTable } from "../providers/prices.js";
 import type { ProviderRegistry } from "../providers/provider.js";
 import { RestingAgents } from "./resting-agents.js";
-import type { SnapshotStore } from "./snapshot-store.js";
+import type { SnapshotStore } from "../../common/snapshot-store.js";
 import { STORE_DEADLINE_MS, withDeadline } from "./store-deadline.js";
 import { statusEvents, type AgentSnapshot, type StatusMeta } from "./status-events.js";
 

@@ -20,7 +20,7 @@ import { AgentActivations, atRest, type HostedAgent } from "./agent-activations.
 import { AgentCalls, FORWARDED_SUBJECT } from "./agent-calls.js";
 import { OutcomeStore } from "../../common/outcome-store.js";
 import { ShardLeases, type LeaseTiming } from "./shard-leases.js";
-import { SnapshotStore } from "./snapshot-store.js";
+import { SnapshotStore } from "../../common/snapshot-store.js";
 import { StatusCoalescer } from "./status-events.js";
 import { TaskIntake } from "./task-intake.js";
 

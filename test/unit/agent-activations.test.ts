@@ -7,7 +7,7 @@ import { shardOf, type AgentStatusChanged, type AgentTask } from "../../runtime/
 import { defaultPrices } from "../../runtime/providers/prices.js";
 import { providersFromEnv } from "../../runtime/providers/registry-from-env.js";
 import { AgentActivations, atRest, type HostedAgent } from "../../runtime/system/agent-activations.js";
-import { SnapshotStore } from "../../runtime/system/snapshot-store.js";
+import { SnapshotStore } from "../../common/snapshot-store.js";
 import { testLogger } from "../support/harness.js";
 
 /**

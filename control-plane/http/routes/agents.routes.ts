@@ -98,9 +98,14 @@ export function agentRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
       "/api/orgs/:orgId/agents/:agentId",
       { schema: { params: agentParams } },
       async (request, reply) => {
-        await deps.gate.run(request.headers, request.params.orgId, "ADMIN", async (em) => {
-          em.remove(await findAgent(em, request.params.orgId, request.params.agentId));
+        const { orgId, agentId } = request.params;
+        await deps.gate.run(request.headers, orgId, "ADMIN", async (em) => {
+          em.remove(await findAgent(em, orgId, agentId));
           await em.flush();
+        });
+        // Once the row is gone: its memory must not outlive it. The agent is deleted either way.
+        await deps.snapshots.forget(orgId, agentId).catch((error: unknown) => {
+          deps.logger.error({ err: error, orgId, agentId }, "deleted an agent but could not remove its snapshot (its memory)");
         });
         return reply.status(204).send();
       },

@@ -13,7 +13,8 @@ function orgView(org: { id: string; name: string; slug: string; createdAt: Date 
 
 /**
  * Organizations: every logged-in user may create one (and becomes its OWNER); members read it;
- * the OWNER renames or deletes it (deleting removes every row of the org, by cascade).
+ * the OWNER renames or deletes it (deleting removes every row of the org, by cascade, then its
+ * agents' snapshots from the runtime's bucket).
  */
 export function organizationRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
   return async (app) => {
@@ -53,8 +54,13 @@ export function organizationRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
     );
 
     app.delete("/api/orgs/:orgId", { schema: { params: orgParams } }, async (request, reply) => {
-      await deps.gate.run(request.headers, request.params.orgId, "OWNER", async (em, access) => {
+      const orgId = await deps.gate.run(request.headers, request.params.orgId, "OWNER", async (em, access) => {
         await em.nativeDelete(Organization, { id: access.orgId });
+        return access.orgId;
+      });
+      // Once the rows are gone: the agents' memory must not outlive them. The org is deleted either way.
+      await deps.snapshots.forgetOrg(orgId).catch((error: unknown) => {
+        deps.logger.error({ err: error, orgId }, "deleted an organization but could not remove its agents' snapshots (their memory)");
       });
       return reply.status(204).send();
     });

@@ -1,5 +1,5 @@
 import type { KV } from "@nats-io/kv";
-import { NeuroflowError } from "../protocol/index.js";
+import { NeuroflowError } from "../runtime/protocol/index.js";
 
 /** A stored snapshot and the revision it was read or written at (the fencing token for the next write). */
 export interface StoredSnapshot {
@@ -15,6 +15,12 @@ const encoder = new TextEncoder();
  * compare-and-set on the revision the writer last read or wrote: a worker that lost an agent's
  * shard while paused and comes back to save finds the revision moved on (the new owner saved) and
  * gets CONFLICT instead of overwriting newer state.
+ *
+ * A snapshot holds the agent's memory (its conversations), so it goes when the agent does:
+ * {@link forget} and {@link forgetOrg} purge keys (history included). A worker still holding such an
+ * agent finds the revision moved at its next save and stops the actor (CONFLICT) — unless the agent
+ * had never been saved: a first save creates the key again. Deleting an agent within a second of its
+ * first task can therefore leave its snapshot behind.
  */
 export class SnapshotStore {
   readonly #kv: KV;
@@ -35,6 +41,19 @@ export class SnapshotStore {
    */
   save(orgId: string, agentId: string, snapshot: unknown, revision: number): Promise<number> {
     return this.saveJson(orgId, agentId, JSON.stringify(snapshot), revision);
+  }
+
+  /** Removes an agent's snapshot, if it has one. */
+  async forget(orgId: string, agentId: string): Promise<void> {
+    await this.#kv.purge(key(orgId, agentId));
+  }
+
+  /** Removes the snapshot of every agent of an organization; resolves with how many there were. */
+  async forgetOrg(orgId: string): Promise<number> {
+    const keys: string[] = [];
+    for await (const stored of await this.#kv.keys(`${orgId}.>`)) keys.push(stored);
+    await Promise.all(keys.map((stored) => this.#kv.purge(stored)));
+    return keys.length;
   }
 
   /** {@link save} of a snapshot already serialized (the caller keeps the text, e.g. to rest the agent). */
