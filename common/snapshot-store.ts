@@ -17,10 +17,11 @@ const encoder = new TextEncoder();
  * gets CONFLICT instead of overwriting newer state.
  *
  * A snapshot holds the agent's memory (its conversations), so it goes when the agent does:
- * {@link forget} and {@link forgetOrg} purge keys (history included). A worker still holding such an
- * agent finds the revision moved at its next save and stops the actor (CONFLICT) — unless the agent
- * had never been saved: a first save creates the key again. Deleting an agent within a second of its
- * first task can therefore leave its snapshot behind.
+ * {@link forget} and {@link forgetOrg} purge keys (history included; the purge marker stays). A
+ * worker still holding such an agent gets CONFLICT at its next save and stops the actor: a later
+ * save expects the revision it knew, and a first save expects the key never to have been written
+ * (unlike `KV.create`, which also writes over a deleted or purged key), so a forgotten agent is
+ * never written back.
  */
 export class SnapshotStore {
   readonly #kv: KV;
@@ -36,8 +37,8 @@ export class SnapshotStore {
   }
 
   /**
-   * Saves a snapshot over the one at `revision` (0: there was none). Returns the new revision;
-   * throws CONFLICT when someone else wrote since.
+   * Saves a snapshot over the one at `revision` (0: there never was one). Returns the new revision;
+   * throws CONFLICT when someone else wrote since, or the snapshot was forgotten.
    */
   save(orgId: string, agentId: string, snapshot: unknown, revision: number): Promise<number> {
     return this.saveJson(orgId, agentId, JSON.stringify(snapshot), revision);
@@ -60,9 +61,9 @@ export class SnapshotStore {
   async saveJson(orgId: string, agentId: string, json: string, revision: number): Promise<number> {
     const data = encoder.encode(json);
     try {
-      return revision === 0 ? await this.#kv.create(key(orgId, agentId), data) : await this.#kv.update(key(orgId, agentId), data, revision);
+      return revision === 0 ? await this.#kv.put(key(orgId, agentId), data, { previousSeq: 0 }) : await this.#kv.update(key(orgId, agentId), data, revision);
     } catch (cause) {
-      throw new NeuroflowError("CONFLICT", `the snapshot of agent ${agentId} was written by another worker`, { cause });
+      throw new NeuroflowError("CONFLICT", `the snapshot of agent ${agentId} was written by another worker, or the agent was deleted`, { cause });
     }
   }
 }

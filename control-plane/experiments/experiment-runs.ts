@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { Experiment } from "../../entities/index.js";
 import { createBusExecutor, expandGrid, runExperiment, type TrialExecutor } from "../../runtime/experiments/index.js";
 import { NeuroflowError, type ExperimentSpec, type WireError } from "../../runtime/protocol/index.js";
+import type { SnapshotStore } from "../../common/snapshot-store.js";
 import type { Database } from "../persistence/database.js";
 import { createProgressWriter } from "./progress-writer.js";
 
@@ -18,6 +19,8 @@ export interface ExperimentRunsDeps {
   concurrency?: number;
   /** The executor of an org's trials; default the bus executor over `nc` (one `team.run` per trial). */
   executorFor?: (orgId: string) => TrialExecutor;
+  /** Where the bus executor's agents leave their snapshots: forgotten once the run is over. */
+  snapshots?: Pick<SnapshotStore, "forget">;
 }
 
 /** What a run needs from the stored row. */
@@ -40,6 +43,7 @@ interface Running {
  * control plane stopped), or CANCELLED. Every write is conditional on the status it expects, so a
  * cancel recorded by any replica wins: the next progress write finds the row no longer RUNNING and
  * aborts the run here. Writes go through the system role, confined to the experiment's org.
+ * Once a run is over, the snapshots its agents left on the workers are removed (`snapshots`).
  * Nothing here throws at the caller; failures to write are logged.
  */
 export class ExperimentRuns {
@@ -108,7 +112,11 @@ export class ExperimentRuns {
       heartbeatMs: this.#deps.heartbeatMs ?? 2_000,
       logger,
     });
-    const inner = this.#deps.executorFor?.(experiment.orgId) ?? createBusExecutor({ nc: this.#deps.nc, orgId: experiment.orgId });
+    // The bus executor's agents are made for this run alone: their snapshots go when it ends.
+    const agentIds: string[] = [];
+    const inner =
+      this.#deps.executorFor?.(experiment.orgId) ??
+      createBusExecutor({ nc: this.#deps.nc, orgId: experiment.orgId, onAgents: (ids) => agentIds.push(...ids) });
     let reachedTeam = false;
     let firstError: WireError | undefined;
     const executor: TrialExecutor = async (...args) => {
@@ -155,6 +163,19 @@ export class ExperimentRuns {
       await update(["RUNNING"], { status, error: wire, completedAt: new Date(), progress: latest })
         .then((changed) => (changed === 0 ? update(["CANCELLED"], { progress: latest }) : changed))
         .catch((writeError: unknown) => logger.error({ err: writeError }, "could not record how the experiment ended"));
+    } finally {
+      await this.#forget(experiment.orgId, agentIds, logger);
     }
+  }
+
+  /**
+   * Removes the snapshots of a finished run's agents (made for it alone) from the workers' bucket. A
+   * worker still holding one of them gets CONFLICT at its next save and stops it (SnapshotStore).
+   */
+  async #forget(orgId: string, agentIds: readonly string[], logger: Logger): Promise<void> {
+    const { snapshots } = this.#deps;
+    if (!snapshots || agentIds.length === 0) return;
+    const failed = (await Promise.allSettled(agentIds.map((agentId) => snapshots.forget(orgId, agentId)))).filter((result) => result.status === "rejected");
+    if (failed.length > 0) logger.warn({ err: failed[0]?.reason, failed: failed.length, agents: agentIds.length }, "could not remove the snapshots of some of the experiment's agents");
   }
 }

@@ -37,6 +37,11 @@ export interface BusExecutorOptions {
   newId?: () => string;
   /** Monotonic milliseconds, for the latency of a cancelled trial; default `performance.now`. */
   now?: () => number;
+  /**
+   * Told the agent ids of each cell once they are made (before its first trial runs), so the caller
+   * can forget the agents — their snapshots on the workers — when the experiment is over.
+   */
+  onAgents?: (agentIds: readonly string[]) => void;
 }
 
 /** Ids of one trial's run. */
@@ -92,6 +97,7 @@ export function createBusExecutor(options: BusExecutorOptions): TrialExecutor {
     if (!ids) {
       ids = cell.members.map(() => newId());
       agentIdsByCell.set(cell.id, ids);
+      options.onAgents?.(ids);
     }
     return ids;
   };

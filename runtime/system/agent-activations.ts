@@ -251,7 +251,7 @@ export class AgentActivations {
   /**
    * Persists the agent's snapshot now if something changed, coalescing overlapping calls, and puts
    * the agent to rest when nothing happened to it meanwhile. A CONFLICT (another worker saved
-   * since we read: we lost the agent's shard) stops the actor here.
+   * since we read — we lost the agent's shard — or the agent was deleted) stops the actor here.
    */
   save(hosted: HostedAgent): Promise<void> {
     if (hosted.saveTimer) {
@@ -275,7 +275,7 @@ export class AgentActivations {
       .catch((error: unknown) => {
         const logger = this.#deps.logger.child({ orgId: hosted.orgId, agentId: hosted.agentId });
         if (error instanceof NeuroflowError && error.code === "CONFLICT") {
-          logger.warn("another worker owns this agent now; stopping its actor here");
+          logger.warn("another worker owns this agent now, or it was deleted; stopping its actor here");
           this.drop(hosted);
         } else {
           hosted.dirty = true;

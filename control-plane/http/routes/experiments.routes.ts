@@ -43,7 +43,7 @@ const fileName = (name: string) => name.replaceAll(/[^A-Za-z0-9._-]+/g, "-").rep
  */
 export function experimentRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
   return async (app) => {
-    const runs = new ExperimentRuns({ db: deps.db, nc: deps.nc, logger: deps.logger.child({ component: "experiments" }) });
+    const runs = new ExperimentRuns({ db: deps.db, nc: deps.nc, logger: deps.logger.child({ component: "experiments" }), snapshots: deps.snapshots });
     app.addHook("onClose", async () => runs.stop());
 
     // 400 for a spec that is invalid (zod issues) or too big for the API; 409 when the org has
