@@ -258,19 +258,21 @@ export class OrgBatchWriter<E extends { orgId: string }, R> {
 /**
  * Feeds `subscription` into `writer` until the subscription ends (drained or failed), then closes
  * the writer: resolves once every received event is stored or dropped. `parse` turns a message
- * into its event, or undefined for one it logged and skipped (then `onRejected` counts it).
+ * into its event (or its events, pushed in order, when one message carries several), or undefined
+ * for one it logged and skipped (then `onRejected` counts it).
  */
 export async function pumpInto<E extends { orgId: string }, R>(
   subscription: Subscription,
   writer: OrgBatchWriter<E, R>,
-  parse: (msg: Msg) => E | undefined,
+  parse: (msg: Msg) => E | readonly E[] | undefined,
   options: { logger: Logger; what: string; onRejected?: () => void },
 ): Promise<void> {
   try {
     for await (const msg of subscription) {
-      const event = parse(msg);
-      if (event) writer.push(event);
-      else options.onRejected?.();
+      const parsed = parse(msg);
+      if (parsed === undefined) options.onRejected?.();
+      else if (isList(parsed)) for (const event of parsed) writer.push(event);
+      else writer.push(parsed);
     }
   } catch (error) {
     // The subscription itself failed (permissions, connection closed): what was received still gets stored.
@@ -278,4 +280,9 @@ export async function pumpInto<E extends { orgId: string }, R>(
   } finally {
     await writer.close();
   }
+}
+
+/** Whether a message parsed into several events (an event itself is never an array). */
+function isList<E>(parsed: E | readonly E[]): parsed is readonly E[] {
+  return Array.isArray(parsed);
 }

@@ -1,7 +1,7 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Logger } from "pino";
-import { decodeJson, NeuroflowError, parseTeamSubject, subjects, teamExecEventSchema, type TeamExecEvent } from "../../runtime/protocol/index.js";
+import { decodeJson, NeuroflowError, parseTeamSubject, subjects, teamExecEventsOf, teamExecEventsSchema, type TeamExecEvent } from "../../runtime/protocol/index.js";
 import type { ControlPlaneMetrics } from "../http/metrics.js";
 import type { Database } from "../persistence/database.js";
 import { applyTeamEvents, type TeamEventOutcome } from "../persistence/team-batch-ledger.js";
@@ -10,13 +10,14 @@ import { OrgBatchWriter, pumpInto, type BatchingOptions } from "./org-batch-writ
 
 /**
  * Consumes the coordination log entries of every org's team executions
- * (`nf.<org>.team.<team>.exec.<execution>.event`), appends each to its TeamExecution's log (once
+ * (`nf.<org>.team.<team>.exec.<execution>.event`, one TeamExecEvents message per step of a run,
+ * expanded into its entries in seq order), appends each to its TeamExecution's log (once
  * per `seq`, see team-ledger.ts), ends the row when the entry is the run's last (team.completed /
  * team.failed / team.cancelled — so the outcome is recorded even when the run's reply never
  * reaches this control plane), then hands it to `relay`. Received entries are written in batches,
  * one transaction per org per cycle (OrgBatchWriter + applyTeamEvents); `relay` gets each entry
  * after the transaction that stored it committed, in arrival order within its org. A malformed
- * message is logged and skipped; an entry the database refuses is logged and skipped without
+ * message (or one whose ids are not its subject's) is logged and skipped whole; an entry the database refuses is logged and skipped without
  * failing its batch-mates.
  */
 export class TeamEventSubscriber {
@@ -52,7 +53,7 @@ export class TeamEventSubscriber {
     });
     const subscription = deps.nc.subscribe(subjects.anyTeamExecEvent);
     this.#subscription = subscription;
-    this.#done = pumpInto(subscription, writer, (msg) => received(msg, logger), { logger, what: "team event" });
+    this.#done = pumpInto(subscription, writer, (msg) => received(msg, logger), { logger, what: "team events" });
   }
 
   /** Stops taking events and waits until the ones already received are stored. */
@@ -69,15 +70,15 @@ async function applyTeamEvent(em: EntityManager, event: TeamExecEvent): Promise<
   return { appended, ended: ending ? await endTeamExecution(em, ending) : false };
 }
 
-/** The entry a message carries, or undefined (logged) when it is malformed or not its subject's. */
-function received(msg: Msg, logger: Logger): TeamExecEvent | undefined {
+/** The entries a message carries, in seq order, or undefined (logged) when it is malformed or not its subject's. */
+function received(msg: Msg, logger: Logger): TeamExecEvent[] | undefined {
   try {
     const target = parseTeamSubject(msg.subject);
-    const event = decodeJson(teamExecEventSchema, msg.data, "team event");
-    if (target.kind !== "team.exec.event" || target.orgId !== event.orgId || target.teamId !== event.teamId || target.executionId !== event.executionId) {
-      throw new NeuroflowError("INVALID_MESSAGE", "team event does not match its subject");
+    const message = decodeJson(teamExecEventsSchema, msg.data, "team events");
+    if (target.kind !== "team.exec.event" || target.orgId !== message.orgId || target.teamId !== message.teamId || target.executionId !== message.executionId) {
+      throw new NeuroflowError("INVALID_MESSAGE", "team events do not match their subject");
     }
-    return event;
+    return teamExecEventsOf(message);
   } catch (error) {
     const wire = NeuroflowError.toWire(error);
     if (wire.code === "INTERNAL") logger.error({ err: error, subject: msg.subject }, "team event failed");

@@ -66,7 +66,7 @@ export const subjects = {
   anyAgentCancel: `${SUBJECT_PREFIX}.*.agent.*.cancel`,
   /** Agent status events of every org (the control plane's relay). */
   anyAgentStatus: `${SUBJECT_PREFIX}.*.agent.*.status`,
-  /** Coordination log entries of one team execution (TeamExecEvent): the team actor publishes, the control plane relays and stores. */
+  /** Coordination log entries of one team execution (TeamExecEvents, one message per step): the team actor publishes, the control plane relays and stores. */
   teamExecEvents: (orgId: string, teamId: string, executionId: string) =>
     `${SUBJECT_PREFIX}.${token(orgId, "orgId")}.team.${token(teamId, "teamId")}.exec.${token(executionId, "executionId")}.event`,
   /** Cancel requests for one team execution (TeamExecCancel): only the worker running it answers. */

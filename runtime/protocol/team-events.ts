@@ -6,9 +6,11 @@ import { tokenUsageSchema } from "./status.js";
 
 /**
  * The coordination log of one team execution: every step a team machine takes, in order. The
- * machine appends `{ seq, event }` entries to its context (no clock in a machine); the wiring
- * publishes each new entry on `nf.<orgId>.team.<teamId>.exec.<executionId>.event` as a
- * {@link TeamExecEvent}, stamping `at`. Consumers parse with these schemas, never cast.
+ * machine appends `{ seq, event }` entries to its context (no clock in a machine); after each step
+ * the wiring publishes the entries it appended together, as one {@link TeamExecEvents} message on
+ * `nf.<orgId>.team.<teamId>.exec.<executionId>.event` stamped with one `at` (split into several
+ * when the step appended many or large entries). Consumers parse with these schemas, never cast,
+ * and expand a message into per-entry {@link TeamExecEvent}s with {@link teamExecEventsOf}.
  */
 
 /** Why a member was called: one value per kind of coordination step. */
@@ -122,8 +124,10 @@ export const teamLogEntrySchema = z.object({ seq: positive, event: teamEventSche
 export type TeamLogEntry = z.infer<typeof teamLogEntrySchema>;
 
 /**
- * A log entry as published on `nf.<orgId>.team.<teamId>.exec.<executionId>.event`: who it belongs
- * to and when the wiring published it. Subscribers order and de-duplicate by `seq`.
+ * One log entry with who it belongs to and when it was published: the per-entry shape consumers
+ * work with (the control plane stores and relays these; the WebSocket `team.event` frame extends
+ * it). On the bus entries travel in {@link TeamExecEvents} messages, never one by one.
+ * Subscribers order and de-duplicate by `seq`.
  */
 export const teamExecEventSchema = z.strictObject({
   orgId: orgIdSchema,
@@ -135,9 +139,64 @@ export const teamExecEventSchema = z.strictObject({
 });
 export type TeamExecEvent = z.infer<typeof teamExecEventSchema>;
 
-/** The envelope of one log entry of a run, as the wiring publishes it at `at`. */
-export function toTeamExecEvent(run: { orgId: string; teamId: string; executionId: string }, entry: TeamLogEntry, at: Date): TeamExecEvent {
-  return { orgId: run.orgId, teamId: run.teamId, executionId: run.executionId, seq: entry.seq, at: at.toISOString(), event: entry.event };
+/** Most entries the worker puts in one {@link TeamExecEvents} message. */
+export const TEAM_EXEC_EVENTS_MAX_ENTRIES = 64;
+/**
+ * Most bytes (UTF-8 JSON) the worker puts in one {@link TeamExecEvents} message, well under
+ * nats-server's default `max_payload` of 1 MiB; an entry that alone is larger goes alone.
+ */
+export const TEAM_EXEC_EVENTS_MAX_BYTES = 256 * 1024;
+
+/**
+ * The entries one step of a team execution appended to its log, as published on
+ * `nf.<orgId>.team.<teamId>.exec.<executionId>.event` (the subject of the former one-entry message:
+ * one subject per execution keeps NATS permissions and the control plane's wildcard as they were).
+ * All entries share `at`, the time the step's entries were published. `entries` holds at least one
+ * entry, with consecutive ascending `seq`s (n, n+1, …); a step with more than
+ * {@link TEAM_EXEC_EVENTS_MAX_ENTRIES} entries or {@link TEAM_EXEC_EVENTS_MAX_BYTES} bytes comes as
+ * several messages, in seq order, with the same `at`. Those bounds are the sender's: receivers
+ * accept larger messages (nats-server's `max_payload` is the hard limit). A message that breaks
+ * these rules fails to parse as a whole.
+ */
+export const teamExecEventsSchema = z
+  .strictObject({
+    type: z.literal("team.exec.events"),
+    orgId: orgIdSchema,
+    teamId: teamIdSchema,
+    executionId: teamExecutionIdSchema,
+    at: z.iso.datetime(),
+    entries: z.array(teamLogEntrySchema).min(1),
+  })
+  .superRefine((message, ctx) => {
+    for (let i = 1; i < message.entries.length; i++) {
+      const [previous, entry] = [message.entries[i - 1]!, message.entries[i]!];
+      if (entry.seq !== previous.seq + 1) {
+        ctx.addIssue({ code: "custom", path: ["entries", i, "seq"], message: `expected seq ${previous.seq + 1} after ${previous.seq}, got ${entry.seq}` });
+        return;
+      }
+    }
+  });
+export type TeamExecEvents = z.infer<typeof teamExecEventsSchema>;
+
+/** The message carrying `entries` (consecutive seqs, at least one) of a run, published at `at`. */
+export function toTeamExecEvents(
+  run: { orgId: string; teamId: string; executionId: string },
+  entries: readonly TeamLogEntry[],
+  at: string,
+): TeamExecEvents {
+  return { type: "team.exec.events", orgId: run.orgId, teamId: run.teamId, executionId: run.executionId, at, entries: [...entries] };
+}
+
+/** A message's entries one by one, in seq order, each with the message's ids and `at`. */
+export function teamExecEventsOf(message: TeamExecEvents): TeamExecEvent[] {
+  return message.entries.map((entry) => ({
+    orgId: message.orgId,
+    teamId: message.teamId,
+    executionId: message.executionId,
+    seq: entry.seq,
+    at: message.at,
+    event: entry.event,
+  }));
 }
 
 /**

@@ -11,7 +11,7 @@ import { teamLogEntrySchema, teamParticipationSchema } from "./team-events.js";
  * request on `nf.<orgId>.team.<teamId>.exec.<executionId>.run` (runtime workers, queue group); the
  * worker that takes it runs the structure's team machine, asks the members through agent calls
  * (`nf.<orgId>.agent.<agentId>.call`, so each member runs on the worker hosting it), publishes
- * every coordination step on `….event`, and replies with a {@link TeamRunReply} when the run ends.
+ * every coordination step on `….event` (one TeamExecEvents message per step), and replies with a {@link TeamRunReply} when the run ends.
  * `….cancel` stops it.
  */
 
@@ -53,7 +53,7 @@ export const teamRunOutputSchema = z.object({
   costMicroUsd: z.int().nonnegative(),
   results: z.array(z.unknown()),
   /**
-   * The whole coordination log; each entry with `at`, the time it was published as a TeamExecEvent,
+   * The whole coordination log; each entry with `at`, the time it was published (in a TeamExecEvents message),
    * so a consumer that missed events can store exactly what it would have stored from them.
    */
   log: z.array(teamLogEntrySchema.extend({ at: z.iso.datetime().optional() })),

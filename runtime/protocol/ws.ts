@@ -6,7 +6,8 @@ import { teamExecEventSchema } from "./team-events.js";
 /**
  * One coordination log entry of a team execution (a TeamExecEvent, see team-events.ts) as relayed
  * to the org's sockets. Frames may repeat or, across a reconnect, miss an entry: order and
- * de-duplicate by `seq`, and read the execution over HTTP for the whole log.
+ * de-duplicate by `seq`, and read the execution over HTTP for the whole log. One frame per entry,
+ * though the bus carries a step's entries in one TeamExecEvents message.
  */
 export const teamEventFrameSchema = teamExecEventSchema.extend({ type: z.literal("team.event") });
 export type TeamEventFrame = z.infer<typeof teamEventFrameSchema>;

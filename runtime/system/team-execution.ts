@@ -3,16 +3,8 @@ import type { Logger } from "pino";
 import { createActor, type AnyActorRef } from "xstate";
 import { createAskMember, type CallHere } from "../actors/ask-member.actor.js";
 import { askMemberActorBy, teamMachineFor, type AskMember, type TeamMachine, type TeamRunInput, type TeamRunOutput } from "../machines/team.js";
-import {
-  encodeJson,
-  NeuroflowError,
-  subjects,
-  toTeamExecEvent,
-  type TeamLogEntry,
-  type TeamRunReply,
-  type TeamRunRequest,
-  type TeamStructure,
-} from "../protocol/index.js";
+import { NeuroflowError, subjects, type TeamLogEntry, type TeamRunReply, type TeamRunRequest, type TeamStructure } from "../protocol/index.js";
+import { teamEventBatches, type TeamEventBatch } from "./team-event-batches.js";
 
 export interface TeamExecutionDeps {
   nc: NatsConnection;
@@ -69,11 +61,14 @@ function providedMachine(structure: TeamStructure): TeamMachine {
 /**
  * Starts the structure's team machine for a validated run request, with `askMember` provided by
  * agent calls (runtime/actors/ask-member.actor.ts): in process to members this worker hosts, over
- * the bus to the others. Every entry the machine appends
- * to its log is published as a TeamExecEvent on `nf.<org>.team.<team>.exec.<execution>.event` as
- * soon as it is appended, in `seq` order and each exactly once; the last one (team.completed /
- * team.failed / team.cancelled) goes out before `done` resolves, so a requester that gets the reply
- * has been sent the whole log.
+ * the bus to the others. The entries the machine appends
+ * to its log in one step are published together, as soon as the step is taken, in one
+ * TeamExecEvents message on `nf.<org>.team.<team>.exec.<execution>.event` (several when the step
+ * appended more than 64 entries or 256 KiB; team-event-batches.ts), stamped with one `at`: in `seq`
+ * order and each exactly once; the last one (team.completed / team.failed / team.cancelled) goes
+ * out before `done` resolves, so a requester that gets the reply has been sent the whole log. The
+ * reply's log carries each entry's `at` as published. A failed publish is logged; the reply still
+ * carries the whole log.
  */
 export function startTeamExecution(deps: TeamExecutionDeps, request: TeamRunRequest): RunningTeam {
   const now = deps.now ?? Date.now;
@@ -102,19 +97,24 @@ export function startTeamExecution(deps: TeamExecutionDeps, request: TeamRunRequ
     const last = log[log.length - 1];
     if (last === undefined || last.seq <= publishedSeq) return;
     // Entries appended by one step go out together, with one time.
-    const at = new Date(now());
-    for (let index = log.length - (last.seq - publishedSeq); index < log.length; index++) {
-      const entry = log[index];
-      if (entry === undefined) continue;
-      const event = toTeamExecEvent(run, entry, at);
-      publishedAt.set(entry.seq, event.at);
+    const at = new Date(now()).toISOString();
+    const entries = log.slice(log.length - (last.seq - publishedSeq));
+    for (const entry of entries) publishedAt.set(entry.seq, at);
+    publishedSeq = last.seq;
+    // On failure the reply still carries the whole log, so the record can be completed from it.
+    let batches: TeamEventBatch[];
+    try {
+      batches = teamEventBatches(run, entries, at);
+    } catch (error) {
+      logger().warn({ err: error, seqs: [entries[0]?.seq, last.seq] }, "could not encode team events");
+      return;
+    }
+    for (const batch of batches) {
       try {
-        deps.nc.publish(subject, encodeJson(event));
+        deps.nc.publish(subject, batch.data);
       } catch (error) {
-        // The reply still carries the whole log, so the record can be completed from it.
-        logger().warn({ err: error, seq: entry.seq }, "could not publish a team event");
+        logger().warn({ err: error, seqs: [batch.entries[0]?.seq, batch.entries.at(-1)?.seq] }, "could not publish team events");
       }
-      publishedSeq = entry.seq;
     }
   };
 

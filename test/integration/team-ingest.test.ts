@@ -3,7 +3,7 @@ import { TeamEventSubscriber } from "../../control-plane/bus/team-event-subscrib
 import { ControlPlaneMetrics } from "../../control-plane/http/metrics.js";
 import { applyTeamEvents } from "../../control-plane/persistence/team-batch-ledger.js";
 import { appendTeamLogEntry, endTeamExecution, teamEndingOf } from "../../control-plane/persistence/team-ledger.js";
-import { subjects, type TeamExecEvent } from "../../runtime/protocol/index.js";
+import { subjects, teamExecEventsOf, type TeamExecEvent, type TeamExecEvents } from "../../runtime/protocol/index.js";
 import { testLogger } from "../support/harness.js";
 import {
   createLedgerOrg,
@@ -12,6 +12,7 @@ import {
   seeded,
   startIngestRig,
   teamEventOf,
+  teamMessagesOf,
   teamScript,
   type IngestRig,
   type LedgerOrg,
@@ -20,8 +21,9 @@ import {
 /**
  * The team-event subscriber writes in batches (OrgBatchWriter + applyTeamEvents). Like
  * status-ingest.test.ts: one script played into two organizations, one through the subscriber
- * (its own nats-server), one through the old path (appendTeamLogEntry + endTeamExecution, one
- * transaction per entry, same order), every column compared.
+ * (its own nats-server; a step's entries in one TeamExecEvents message, as a worker publishes
+ * them), one through the old path (appendTeamLogEntry + endTeamExecution, one transaction per
+ * entry, same order), every column compared.
  */
 describe("team log entries stored in batches", () => {
   let rig: IngestRig;
@@ -34,7 +36,7 @@ describe("team log entries stored in batches", () => {
     await rig?.stop();
   });
 
-  const subjectOf = (event: TeamExecEvent) => subjects.teamExecEvents(event.orgId, event.teamId, event.executionId);
+  const subjectOf = (message: TeamExecEvents) => subjects.teamExecEvents(message.orgId, message.teamId, message.executionId);
 
   async function oneByOne(events: readonly TeamExecEvent[]): Promise<void> {
     for (const event of events) {
@@ -60,15 +62,17 @@ describe("team log entries stored in batches", () => {
     const pairs: Array<{ batched: LedgerOrg; twin: LedgerOrg }> = [];
     for (let k = 0; k < 2; k++) pairs.push({ batched: await createLedgerOrg(rig.db, shape), twin: await createLedgerOrg(rig.db, shape) });
     const scripts = pairs.map(({ batched }, k) => teamScript(40 + k, { teams: shape.teams, executions: shape.teamExecutions, agentId: batched.agentIds[0]! }));
-    // Two orgs' runs interleaved, each in its own order.
-    const published = interleave(
-      scripts.map((script, k) => script.map((entry) => teamEventOf(pairs[k]!.batched, entry))),
+    // Two orgs' runs interleaved by message, each in its own order.
+    const messages = interleave(
+      scripts.map((script, k) => teamMessagesOf(script.map((entry) => teamEventOf(pairs[k]!.batched, entry)))),
       seeded(41),
     );
+    const published = messages.flatMap(teamExecEventsOf);
+    expect(messages.length).toBeLessThan(published.length);
 
     const { subscriber, metrics, relayed } = subscribe();
-    for (let i = 0; i < published.length; i += 300) {
-      for (const event of published.slice(i, i + 300)) rig.nc.publish(subjectOf(event), JSON.stringify(event));
+    for (let i = 0; i < messages.length; i += 300) {
+      for (const message of messages.slice(i, i + 300)) rig.nc.publish(subjectOf(message), JSON.stringify(message));
       await rig.nc.flush();
     }
     await subscriber.stop();
@@ -126,7 +130,7 @@ describe("team log entries stored in batches", () => {
     expect(ledger.teams[0]).toEqual({ total_executions: 1, success_rate: 1 });
   });
 
-  it("skips a malformed message and an entry the database refuses without failing their batch-mates", { timeout: 60_000 }, async () => {
+  it("skips a malformed message whole and an entry the database refuses without failing their batch-mates", { timeout: 60_000 }, async () => {
     const shape = { agents: 1, executions: 0, teams: 3, teamExecutions: 4 };
     const [org, twin] = [await createLedgerOrg(rig.db, shape), await createLedgerOrg(rig.db, shape)];
     const script = teamScript(77, { teams: shape.teams, executions: shape.teamExecutions, agentId: org.agentIds[0]! });
@@ -136,11 +140,19 @@ describe("team log entries stored in batches", () => {
       i === refusedAt && entry.event.type === "team.contribution" ? { ...entry, event: { ...entry.event, text: "bad\u0000byte" } } : entry,
     );
     const events = playing.map((entry) => teamEventOf(org, entry));
+    const messages = teamMessagesOf(events);
 
     const { subscriber, relayed } = subscribe();
-    for (const [i, event] of events.entries()) {
-      if (i === 5) rig.nc.publish(subjectOf(event), "{ not json");
-      rig.nc.publish(subjectOf(event), JSON.stringify(event));
+    for (const [i, message] of messages.entries()) {
+      if (i === 5) {
+        const [first] = message.entries;
+        // Not JSON; a gap in the seqs; no entries; another execution's entries on this subject.
+        rig.nc.publish(subjectOf(message), "{ not json");
+        rig.nc.publish(subjectOf(message), JSON.stringify({ ...message, entries: [first, { ...first!, seq: first!.seq + 2 }] }));
+        rig.nc.publish(subjectOf(message), JSON.stringify({ ...message, entries: [] }));
+        rig.nc.publish(subjectOf(message), JSON.stringify({ ...message, executionId: org.teamExecutionIds.flat().find((id) => id !== message.executionId) }));
+      }
+      rig.nc.publish(subjectOf(message), JSON.stringify(message));
     }
     await rig.nc.flush();
     await subscriber.stop();

@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { Database } from "../../control-plane/persistence/database.js";
 import { createOrganization, demoAgents } from "../../control-plane/persistence/seed.js";
-import { subjects, type AgentStatus, type AgentStatusChanged, type ExecutionProgress, type TeamExecEvent } from "../../runtime/protocol/index.js";
+import { subjects, toTeamExecEvents, type AgentStatus, type AgentStatusChanged, type ExecutionProgress, type TeamExecEvent, type TeamExecEvents } from "../../runtime/protocol/index.js";
 import { createScratchDatabase } from "./scratch-database.js";
 import { ensureNatsServer, startNats } from "./services.js";
 
@@ -242,41 +242,73 @@ export interface ScriptedTeamEvent {
 
 /**
  * The log entries of `teams` × `executions` team runs: each run a few contributions then its final
- * entry (completed, failed or cancelled), some entries published twice; runs interleaved at random,
- * each run's entries in seq order.
+ * entry (completed, failed or cancelled), some entries published twice. A run's entries come in
+ * steps of one or more sharing one `at`, as a worker appends them; runs interleaved at random by
+ * step, each run's entries in seq order.
  */
 export function teamScript(seed: number, shape: { teams: number; executions: number; agentId: string }): ScriptedTeamEvent[] {
   const random = seeded(seed);
-  const runs: ScriptedTeamEvent[][] = [];
+  const runs: ScriptedTeamEvent[][][] = [];
   const totals = { participation: [], usage: { promptTokens: 10, completionTokens: 5 }, costMicroUsd: 42 };
   for (let team = 0; team < shape.teams; team++) {
     for (let execution = 0; execution < shape.executions; execution++) {
-      const entries: ScriptedTeamEvent[] = [];
-      const steps = 2 + Math.floor(random() * 6);
+      const steps: ScriptedTeamEvent[][] = [];
+      const length = 2 + Math.floor(random() * 6);
       let t = team * 100 + execution * 7;
-      for (let seq = 1; seq <= steps; seq++) {
-        entries.push({ team, execution, seq, at: iso((t += 1)), event: { type: "team.contribution", round: 1, agentId: shape.agentId, text: `step ${seq}` } });
-        if (random() < 0.15) entries.push({ ...entries[entries.length - 1]! });
+      let step: ScriptedTeamEvent[] = [];
+      const append = (entry: Omit<ScriptedTeamEvent, "at">, newStep: boolean) => {
+        if (newStep || step.length === 0) {
+          if (step.length > 0) steps.push(step);
+          step = [];
+          t += 1;
+        }
+        step.push({ ...entry, at: iso(t) });
+      };
+      for (let seq = 1; seq <= length; seq++) {
+        append({ team, execution, seq, event: { type: "team.contribution", round: 1, agentId: shape.agentId, text: `step ${seq}` } }, random() < 0.5);
+        if (random() < 0.15) step.push({ ...step[step.length - 1]! });
       }
       const roll = random();
       const error = { code: "CANCELLED" as const, message: "stopped", retryable: false };
-      entries.push({
-        team,
-        execution,
-        seq: steps + 1,
-        at: iso((t += 1)),
-        event:
-          roll < 0.6
-            ? { type: "team.completed", answer: `answer ${team}/${execution}`, ...totals }
-            : roll < 0.85
-              ? { type: "team.failed", error: { ...error, code: "PROVIDER_ERROR" }, ...totals }
-              : { type: "team.cancelled", error, ...totals },
-      });
-      if (random() < 0.2) entries.push({ ...entries[entries.length - 1]! });
-      runs.push(entries);
+      append(
+        {
+          team,
+          execution,
+          seq: length + 1,
+          event:
+            roll < 0.6
+              ? { type: "team.completed", answer: `answer ${team}/${execution}`, ...totals }
+              : roll < 0.85
+                ? { type: "team.failed", error: { ...error, code: "PROVIDER_ERROR" }, ...totals }
+                : { type: "team.cancelled", error, ...totals },
+        },
+        random() < 0.5,
+      );
+      if (random() < 0.2) step.push({ ...step[step.length - 1]! });
+      steps.push(step);
+      runs.push(steps);
     }
   }
-  return interleave(runs, random);
+  return interleave(runs, random).flat();
+}
+
+/**
+ * The TeamExecEvents messages a worker would publish for `events` in this order: each run of
+ * adjacent entries of one execution with consecutive seqs and the same `at` in one message (a
+ * repeated entry starts a new one).
+ */
+export function teamMessagesOf(events: readonly TeamExecEvent[]): TeamExecEvents[] {
+  const messages: TeamExecEvents[] = [];
+  for (const event of events) {
+    const last = messages[messages.length - 1];
+    const lastEntry = last?.entries[last.entries.length - 1];
+    if (last && lastEntry && last.orgId === event.orgId && last.teamId === event.teamId && last.executionId === event.executionId && last.at === event.at && lastEntry.seq + 1 === event.seq) {
+      last.entries.push({ seq: event.seq, event: event.event });
+    } else {
+      messages.push(toTeamExecEvents(event, [{ seq: event.seq, event: event.event }], event.at));
+    }
+  }
+  return messages;
 }
 
 /** A scripted log entry as the org's worker would publish it. */

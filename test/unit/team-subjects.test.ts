@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseTeamSubject, subjects, teamExecEventSchema, teamLogEntrySchema, toTeamExecEvent, type TeamLogEntry } from "../../runtime/protocol/index.js";
+import { parseTeamSubject, subjects, teamExecEventSchema, teamExecEventsOf, teamLogEntrySchema, toTeamExecEvents, type TeamLogEntry } from "../../runtime/protocol/index.js";
 
 const org = "0b8f2a52-3c1d-4f5e-9a7b-123456789abc";
 const team = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
@@ -43,7 +43,7 @@ describe("team execution subjects and events", () => {
     expect(teamLogEntrySchema.parse(entry)).toEqual(entry);
     const envelope = { orgId: org, teamId: team, executionId: execution, at: "2026-01-01T00:00:00.000Z", ...entry };
     expect(teamExecEventSchema.parse(envelope)).toEqual(envelope);
-    expect(toTeamExecEvent({ orgId: org, teamId: team, executionId: execution }, entry, new Date(envelope.at))).toEqual(envelope);
+    expect(teamExecEventsOf(toTeamExecEvents({ orgId: org, teamId: team, executionId: execution }, [entry], envelope.at))).toEqual([envelope]);
     expect(teamExecEventSchema.safeParse({ ...envelope, event: { type: "team.unknown" } }).success).toBe(false);
     expect(teamExecEventSchema.safeParse({ ...envelope, seq: 0 }).success).toBe(false);
     expect(teamExecEventSchema.safeParse({ ...envelope, at: undefined }).success).toBe(false);
