@@ -12,8 +12,12 @@ import {
   encodeJson,
   errorBodySchema,
   subjects,
+  teamExecEventsOf,
+  teamExecEventsSchema,
   teamRunReplySchema,
+  teamRunRequestSchema,
   type ServerFrame,
+  type TeamExecEvents,
   type TeamEventFrame,
 } from "../../runtime/protocol/index.js";
 import { api, createTestOrg, login, startTestControlPlane, type TestOrg } from "../support/harness.js";
@@ -147,6 +151,64 @@ describe("team runs on the runtime pool", () => {
 
     const team = await api(cp.url, `/api/orgs/${org.orgId}/teams/${teamId}`, { cookie: client.cookie });
     expect(team.body).toMatchObject({ team: { totalExecutions: 1, successRate: 1 } });
+  });
+
+  it("DEMOCRATIC: a step's log entries cross the bus in one message; the log stored from them is the reply's", async () => {
+    const definition = teams.DEMOCRATIC();
+    const teamId = await createTeam(client, definition);
+    // The row a TeamRunner would have written; the run is then requested here, so its reply comes
+    // to this test and the control plane stores the log from the bus messages alone.
+    const executionId = await cp.db.asSystem(org.orgId, async (em) => {
+      const row = em.create(TeamExecution, {
+        organization: org.orgId,
+        team: teamId,
+        structure: "DEMOCRATIC",
+        coordination: definition.coordination,
+        status: "RUNNING",
+        input: { prompt: "Which colour?", seed: 3 },
+        output: null,
+        error: null,
+        agentParticipation: [],
+        results: [],
+        log: [],
+        startedAt: new Date(),
+      });
+      await em.flush();
+      return row.id;
+    });
+    const messages: TeamExecEvents[] = [];
+    const watch = nc.subscribe(subjects.teamExecEvents(org.orgId, teamId, executionId), {
+      callback: (_error, msg) => void messages.push(decodeJson(teamExecEventsSchema, msg.data, "team events")),
+    });
+    await nc.flush();
+    const profile = { name: "Voter", personality: {}, modelConfig: { provider: "simulated", model: "sim-1" }, capabilities: [] };
+    const request = teamRunRequestSchema.parse({
+      type: "team.run",
+      orgId: org.orgId,
+      teamId,
+      executionId,
+      task: { prompt: "Which colour?", answerKey },
+      members: definition.members.map(({ agentId }, i) => ({ agentId, name: `Voter ${i}`, role: "WORKER", priority: 0, capabilities: [], profile })),
+      coordination: { structure: "DEMOCRATIC", coordination: definition.coordination },
+      seed: 3,
+    });
+    const reply = decodeJson(teamRunReplySchema, (await nc.request(subjects.teamExecRun(org.orgId, teamId, executionId), encodeJson(request), { timeout: 10_000 })).data, "reply");
+    if (!reply.ok) throw new Error(`team run failed: ${JSON.stringify(reply.error)}`);
+    expect(reply.output.status).toBe("COMPLETED");
+
+    // Sent before the reply, so all here once the subscription has caught up.
+    await nc.flush();
+    watch.unsubscribe();
+    const entries = messages.flatMap(teamExecEventsOf);
+    expect(reply.output.log.filter((entry) => entry.event.type === "team.ballot")).toHaveLength(definition.members.length);
+    expect(messages.length).toBeLessThan(entries.length);
+    expect(messages.length).toBeLessThanOrEqual(reply.output.log.length / 2);
+    expect(entries.map(({ seq, at, event }) => ({ seq, at, event }))).toEqual(reply.output.log);
+
+    const ended = await endedExecution(client, executionId);
+    expect(ended.status).toBe("COMPLETED");
+    expect(ended.results).toEqual([]); // The reply came here: the stored record is the bus's alone.
+    expect(ended.log).toEqual(reply.output.log);
   });
 
   it("DEMOCRATIC meets its quorum without a failing and a timed-out member, and fails clearly when it cannot", async () => {
