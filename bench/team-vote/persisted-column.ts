@@ -22,7 +22,7 @@ import { expectSevenBallots, measureStandingTeams, voteRequest, type StandingTea
  * RUNNING TeamExecution row (after loading the team and its member agents) and sends the
  * `team.run` request to the runtime pool, then records the reply; a `TeamEventSubscriber`
  * (control-plane/bus/team-event-subscriber.ts) stores every coordination log entry the worker
- * publishes — the answers, the 7 ballots, the tally, the decision — and ends the row from the final
+ * publishes (one message per step) — the answers, the 7 ballots, the tally, the decision — and ends the row from the final
  * entry. A round counts once the subscriber has committed its final entry (its `relay` runs after
  * the commit, and an entry is stored only after every earlier one) with all 7 ballots and the
  * tally among the entries it stored. After measuring, every counted round's row is read back and

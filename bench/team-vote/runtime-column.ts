@@ -92,8 +92,8 @@ export function expectSevenBallots(roundId: string, log: ReadonlyArray<{ event: 
  * sent straight to the runtime pool. The worker that takes it runs the team actor, which asks each
  * member over `nf.<org>.agent.<id>.call` — real agent actors (mailbox, memory, simulated model at 0
  * latency) on the workers hosting their shards — then tallies with the voting library and replies
- * with the outcome; every coordination step (answers, ballots, tally, decision) is published as a
- * team event, which nobody stores here. A round counts only when the team COMPLETED with all 7
+ * with the outcome; every coordination step's log entries (answers, ballots, tally, decision) are
+ * published together as one team.exec.events message, which nobody stores here. A round counts only when the team COMPLETED with all 7
  * ballots counted.
  */
 export async function measureRuntime(nc: NatsConnection, orgId: string, options: MeasureOptions): Promise<RoundStats> {
