@@ -61,14 +61,14 @@ function providedMachine(structure: TeamStructure): TeamMachine {
 /**
  * Starts the structure's team machine for a validated run request, with `askMember` provided by
  * agent calls (runtime/actors/ask-member.actor.ts): in process to members this worker hosts, over
- * the bus to the others. The entries the machine appends
- * to its log in one step are published together, as soon as the step is taken, in one
- * TeamExecEvents message on `nf.<org>.team.<team>.exec.<execution>.event` (several when the step
- * appended more than 64 entries or 256 KiB; team-event-batches.ts), stamped with one `at`: in `seq`
- * order and each exactly once; the last one (team.completed / team.failed / team.cancelled) goes
- * out before `done` resolves, so a requester that gets the reply has been sent the whole log. The
- * reply's log carries each entry's `at` as published. A failed publish is logged; the reply still
- * carries the whole log.
+ * the bus to the others. The entries the machine appends to its log in one step are published
+ * together as soon as the step is taken, in one TeamExecEvents message on
+ * `nf.<org>.team.<team>.exec.<execution>.event` stamped with one `at` (several messages when the
+ * step appended more than 64 entries or 256 KiB; team-event-batches.ts): in `seq` order and each
+ * exactly once; the last one (team.completed / team.failed / team.cancelled) goes out before `done`
+ * resolves, so a requester that gets the reply has been sent the whole log. The reply's log
+ * carries each entry's `at` as published. A failed publish is logged; the reply still carries the
+ * whole log.
  */
 export function startTeamExecution(deps: TeamExecutionDeps, request: TeamRunRequest): RunningTeam {
   const now = deps.now ?? Date.now;
