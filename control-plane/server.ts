@@ -62,9 +62,9 @@ export async function startControlPlane(config: ControlPlaneConfig, logger: Logg
     const tokens = new SessionTokens(config.AUTH_SECRET);
     const gate = new OrgGate({ db, tokens });
     const cipher = new CredentialsCipher(config.AUTH_SECRET);
-    const teamRuns = new TeamRunner({ nc, db, logger: logger.child({ component: "team-runs" }) });
     let relay: WsRelay | undefined;
     const metrics = new ControlPlaneMetrics({ wsClients: () => relay?.clientCount() ?? 0 });
+    const teamRuns = new TeamRunner({ nc, db, logger: logger.child({ component: "team-runs" }), metrics });
     const app = await buildHttpApp(
       {
         db,

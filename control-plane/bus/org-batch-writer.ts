@@ -9,7 +9,7 @@ import { isTransientDbError } from "../persistence/db-errors.js";
 /** How an {@link OrgBatchWriter} writes and reports one kind of event. */
 export interface OrgBatchWriterOptions<E extends { orgId: string }, R> {
   /** The `stream` label of the ingest metrics. */
-  stream: "status" | "team";
+  stream: "status" | "team" | "team-reply";
   db: Database;
   logger: Logger;
   metrics?: ControlPlaneMetrics | undefined;

@@ -20,9 +20,12 @@ import {
   type TeamRunRequest,
   type WireError,
 } from "../../runtime/protocol/index.js";
+import { OrgBatchWriter, type BatchingOptions } from "../bus/org-batch-writer.js";
+import type { ControlPlaneMetrics } from "../http/metrics.js";
 import type { Database } from "../persistence/database.js";
 import { isTerminal } from "../persistence/execution-ledger.js";
 import { endTeamExecution, recordTeamReply, startTeamExecution, teamEndingOfError } from "../persistence/team-ledger.js";
+import { recordTeamReplies, type TeamReply, type TeamReplyOutcome } from "../persistence/team-reply-batch.js";
 import { askHolderToCancel } from "./holder-cancel.js";
 import type { OrgScope } from "./task-dispatcher.js";
 
@@ -34,6 +37,10 @@ export interface TeamRunnerDeps {
   runTimeoutMs?: number;
   /** How long a cancel waits for the worker running the execution. Only that worker answers: keep it short. */
   cancelReplyTimeoutMs?: number;
+  /** The `team-reply` stream of the ingest metrics. */
+  metrics?: ControlPlaneMetrics | undefined;
+  /** How replies are batched; defaults: OrgBatchWriter's. */
+  batching?: BatchingOptions | undefined;
 }
 
 /** A team to run: the caller's org, and the team's id as the caller gave it (checked by `start`). */
@@ -62,22 +69,46 @@ export const DEFAULT_TEAM_RUN_TIMEOUT_MS = 600_000;
  * Starts and cancels team executions on the runtime pool. `start` records the execution (RUNNING,
  * with the team's structure, coordination and the task as input) in the caller's org, then sends
  * the `team.run` request in the background: one worker runs it and replies once it has ended,
- * and the reply ends the row (team-ledger.ts). A request that fails ends it FAILED: UNAVAILABLE when
- * no worker takes team runs, TIMEOUT past `runTimeoutMs` (the run is then cancelled), or the
- * worker's typed rejection. Log entries arrive separately (TeamEventSubscriber).
+ * and the reply ends the row (team-ledger.ts). Replies are recorded in batches, one transaction
+ * per org per write cycle (OrgBatchWriter + recordTeamReplies, team-reply-batch.ts): with many
+ * runs in flight, per-transaction round trips rather than the statement itself were the cost.
+ * A batch the database refuses for its data is recorded one reply at a time (recordTeamReply).
+ * A request that fails ends it FAILED, one run at a time (rare): UNAVAILABLE when no worker takes
+ * team runs, TIMEOUT past `runTimeoutMs` (the run is then cancelled), or the worker's typed
+ * rejection. Log entries arrive separately (TeamEventSubscriber).
  *
  * Lifecycle: `stop()` marks the runner stopping and resolves once every request in flight has
- * settled; call it before draining the NATS connection (which ends those requests). Requests cut
+ * settled and every reply received has been recorded (or dropped, logged, when the database gave
+ * out); call it before draining the NATS connection (which ends those requests). Requests cut
  * off by the shutdown record nothing: their rows are ended from the run's final log entry by
  * whichever control plane still listens.
  */
 export class TeamRunner {
   readonly #deps: TeamRunnerDeps;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #replies: OrgBatchWriter<TeamReply, TeamReplyOutcome>;
   #stopping = false;
 
   constructor(deps: TeamRunnerDeps) {
     this.#deps = deps;
+    const { logger } = deps;
+    this.#replies = new OrgBatchWriter<TeamReply, TeamReplyOutcome>({
+      stream: "team-reply",
+      db: deps.db,
+      logger,
+      metrics: deps.metrics,
+      applyBatch: recordTeamReplies,
+      applyOne: async (em, reply) => ({ ended: await recordTeamReply(em, reply, reply.output) }),
+      stored: (reply, outcome) => {
+        logger
+          .child(runOf(reply))
+          .info({ status: reply.output.status, workerId: reply.output.workerId, changed: outcome.ended }, "team execution ended");
+      },
+      // The writer logs it, with describe()'s ids.
+      dropped: () => undefined,
+      describe: (reply) => ({ ...runOf(reply) }),
+      ...deps.batching,
+    });
   }
 
   /**
@@ -181,10 +212,12 @@ export class TeamRunner {
     });
   }
 
-  /** Marks the runner stopping; resolves once every request in flight has settled (see the class doc). */
+  /** Marks the runner stopping; resolves once every request in flight has settled and its reply is recorded (see the class doc). */
   async stop(): Promise<void> {
     this.#stopping = true;
     await Promise.all([...this.#inFlight]);
+    // Every reply received is queued by now; the writer takes no more.
+    await this.#replies.close();
   }
 
   #track(work: Promise<void>): void {
@@ -209,15 +242,21 @@ export class TeamRunner {
       reply = { ok: false, error: this.#failure(cause, run, timeoutMs) };
     }
     try {
-      await this.#deps.db.asSystem(run.orgId, async (em) => {
-        if (reply.ok) {
-          const changed = await recordTeamReply(em, run, reply.output);
-          logger.info({ status: reply.output.status, workerId: reply.output.workerId, changed }, "team execution ended");
-        } else {
-          await endTeamExecution(em, teamEndingOfError(run, "FAILED", reply.error));
-          logger.warn({ error: reply.error }, "team execution could not run");
+      if (reply.ok) {
+        const { output } = reply;
+        try {
+          this.#replies.push({ ...run, output });
+          return;
+        } catch {
+          // Closed: a run started after stop(). Its reply is recorded alone.
         }
-      });
+        const changed = await this.#deps.db.asSystem(run.orgId, (em) => recordTeamReply(em, run, output));
+        logger.info({ status: output.status, workerId: output.workerId, changed }, "team execution ended");
+        return;
+      }
+      const { error } = reply;
+      await this.#deps.db.asSystem(run.orgId, (em) => endTeamExecution(em, teamEndingOfError(run, "FAILED", error)));
+      logger.warn({ error }, "team execution could not run");
     } catch (error) {
       logger.error({ err: error }, "could not record a team execution's outcome");
     }
@@ -240,6 +279,11 @@ export class TeamRunner {
     }
     return { code: "UNAVAILABLE", message: "could not reach the runtime workers", retryable: true };
   }
+}
+
+/** The run a reply is of: its ids, for log fields and for the ledger (never the output). */
+function runOf(reply: TeamReply): RunRef {
+  return { orgId: reply.orgId, teamId: reply.teamId, executionId: reply.executionId };
 }
 
 /** A team's row as a run needs it; `structure` and `coordination` are checked by the run request's schema. */

@@ -27,7 +27,10 @@ export class ControlPlaneMetrics {
     registers: [this.registry],
   });
 
-  /** Bus subscribers that batch their writes (org-batch-writer.ts): `stream` is `status` or `team`. */
+  /**
+   * Writers that batch (org-batch-writer.ts): `stream` is `status` or `team` (bus subscribers), or
+   * `team-reply` (the TeamRunner's run replies).
+   */
   readonly ingestBatchSize = new Histogram({
     name: "neuroflow_ingest_batch_size",
     help: "events taken per write cycle of a bus subscriber, by stream",
