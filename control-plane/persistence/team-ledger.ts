@@ -283,7 +283,8 @@ const appendMissingEntries = `log || coalesce(
  * `counted` and `completed` test `ended` with an uncorrelated EXISTS, which Postgres evaluates
  * once, before their scan (a one-time filter): `ended` has run by then, so rows are still locked
  * execution first, then team, and no statement part updates the row `ended` did. Returns whether
- * the reply ended the row.
+ * the reply ended the row. The TeamRunner records replies in batches with recordTeamReplies
+ * (team-reply-batch.ts), which has this effect row for row; this is its one-reply fallback.
  */
 export async function recordTeamReply(em: EntityManager, run: { orgId: string; teamId: string; executionId: string }, output: TeamRunOutputWire): Promise<boolean> {
   const ending = teamEndingOfOutput(run, output);
