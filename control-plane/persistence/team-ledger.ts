@@ -163,19 +163,38 @@ export function teamEndingOfError(
 }
 
 /**
+ * An ending's column values, as one record of `jsonb_to_recordset` in the batch ledgers:
+ * status, output (`{ answer }` or null), error, participation, tokens (prompt + completion), cost
+ * (USD), completion time, duration (null: measured from the row's start).
+ */
+export function endingRecord(ending: TeamEnding) {
+  return {
+    status: ending.status,
+    output: ending.answer === undefined ? null : { answer: ending.answer },
+    error: ending.error ?? null,
+    participation: ending.participation,
+    tokens: ending.usage.promptTokens + ending.usage.completionTokens,
+    cost: ending.costMicroUsd / 1_000_000,
+    completed_at: ending.completedAt,
+    duration: ending.durationMs,
+  };
+}
+
+/**
  * The values an ending writes, in the order both ending statements take them: status, output,
  * error, participation, tokens, cost (USD), completion time, duration.
  */
 function endingValues(ending: TeamEnding): unknown[] {
+  const record = endingRecord(ending);
   return [
-    ending.status,
-    ending.answer === undefined ? null : JSON.stringify({ answer: ending.answer }),
-    ending.error ? JSON.stringify(ending.error) : null,
-    JSON.stringify(ending.participation),
-    ending.usage.promptTokens + ending.usage.completionTokens,
-    ending.costMicroUsd / 1_000_000,
-    ending.completedAt,
-    ending.durationMs,
+    record.status,
+    record.output === null ? null : JSON.stringify(record.output),
+    record.error === null ? null : JSON.stringify(record.error),
+    JSON.stringify(record.participation),
+    record.tokens,
+    record.cost,
+    record.completed_at,
+    record.duration,
   ];
 }
 

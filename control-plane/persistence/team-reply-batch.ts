@@ -1,6 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { TeamRunOutputWire } from "../../runtime/protocol/index.js";
-import { teamEndingOfOutput } from "./team-ledger.js";
+import { endingRecord, teamEndingOfOutput } from "./team-ledger.js";
 
 /** A run's successful reply, as the TeamRunner received it. */
 export interface TeamReply {
@@ -26,18 +26,10 @@ interface LockedRow {
 }
 
 /** What the batch writes to one row: the ending (at most one reply's), the results to set, the entries to append. */
-interface RowWrite {
+interface RowWrite extends Partial<ReturnType<typeof endingRecord>> {
   id: string;
   team_id: string;
   ends: boolean;
-  status?: string;
-  output?: unknown;
-  error?: unknown;
-  participation?: unknown;
-  tokens?: number;
-  cost?: number;
-  completed_at?: string;
-  duration?: number;
   results?: unknown[];
   entries: unknown[];
 }
@@ -104,17 +96,7 @@ export async function recordTeamReplies(em: EntityManager, orgId: string, replie
       const { output } = reply;
       if (OPEN.has(status)) {
         const ending = teamEndingOfOutput(reply, output);
-        Object.assign(write, {
-          ends: true,
-          status: ending.status,
-          output: ending.answer === undefined ? undefined : { answer: ending.answer },
-          error: ending.error,
-          participation: ending.participation,
-          tokens: ending.usage.promptTokens + ending.usage.completionTokens,
-          cost: ending.costMicroUsd / 1_000_000,
-          completed_at: ending.completedAt,
-          duration: ending.durationMs ?? undefined,
-        });
+        Object.assign(write, { ends: true, ...endingRecord(ending) });
         status = ending.status;
         outcomes[index]!.ended = true;
         const fold = folds.get(row.team_id) ?? { id: row.team_id, runs: 0, successes: 0 };

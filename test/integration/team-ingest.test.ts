@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { TeamEventSubscriber } from "../../control-plane/bus/team-event-subscriber.js";
 import { ControlPlaneMetrics } from "../../control-plane/http/metrics.js";
-import { applyTeamEvents } from "../../control-plane/persistence/team-batch-ledger.js";
-import { appendTeamLogEntry, endTeamExecution, teamEndingOf } from "../../control-plane/persistence/team-ledger.js";
+import { applyTeamEvents, endTeamExecutions } from "../../control-plane/persistence/team-batch-ledger.js";
+import { appendTeamLogEntry, endTeamExecution, teamEndingOf, type TeamEnding } from "../../control-plane/persistence/team-ledger.js";
 import { subjects, teamExecEventsOf, type TeamExecEvent, type TeamExecEvents } from "../../runtime/protocol/index.js";
 import { testLogger } from "../support/harness.js";
 import {
@@ -128,6 +128,55 @@ describe("team log entries stored in batches", () => {
     expect((ledger.teamExecutions[0]![0]!.log as Array<{ seq: number }>).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(ledger.teamExecutions[0]![0]).toMatchObject({ status: "COMPLETED", output: { answer: "yes" }, tokens_used: 3 });
     expect(ledger.teams[0]).toEqual({ total_executions: 1, success_rate: 1 });
+  });
+
+  it("ends a batch's runs in one statement exactly as one at a time: several of a team, repeats, a wrong team, an ended row", async () => {
+    const shape = { agents: 1, executions: 0, teams: 2, teamExecutions: 4 };
+    const [org, twin] = [await createLedgerOrg(rig.db, shape), await createLedgerOrg(rig.db, shape)];
+    // In the order applyTeamEvents takes them; `[team, run]` index into the org's teams and their runs.
+    const script: Array<{ at: [number, number]; team?: number; status: TeamEnding["status"]; durationMs: number | null }> = [
+      { at: [0, 0], status: "COMPLETED", durationMs: 40 },
+      { at: [0, 1], status: "FAILED", durationMs: null },
+      { at: [0, 0], status: "FAILED", durationMs: 7 }, // a repeat: the row has ended
+      { at: [0, 2], team: 1, status: "COMPLETED", durationMs: 5 }, // names the other team: no row
+      { at: [0, 2], status: "CANCELLED", durationMs: 9 },
+      { at: [1, 0], status: "COMPLETED", durationMs: 12 },
+      { at: [1, 1], status: "COMPLETED", durationMs: 13 },
+      { at: [0, 3], status: "COMPLETED", durationMs: 3 }, // ended before the batch (below)
+    ];
+    const endingsOf = (o: LedgerOrg): TeamEnding[] =>
+      script.map(({ at: [t, r], team, status, durationMs }, i) => ({
+        orgId: o.orgId,
+        teamId: o.teamIds[team ?? t]!,
+        executionId: o.teamExecutionIds[t]![r]!,
+        status,
+        ...(status === "COMPLETED" ? { answer: `answer ${i}` } : { error: { code: status === "FAILED" ? "TIMEOUT" : "CANCELLED", message: `ending ${i}`, retryable: false } }),
+        participation: [{ agentId: "00000000-0000-4000-8000-000000000001", calls: i + 1, failures: 0, tokens: { promptTokens: i, completionTokens: 2 * i }, costMicroUsd: 10 * i }],
+        usage: { promptTokens: i, completionTokens: 2 * i },
+        costMicroUsd: 10 * i,
+        completedAt: new Date(Date.UTC(2026, 10, 26, 4, 0, i)).toISOString(),
+        durationMs,
+      }));
+    const endedBefore = (o: LedgerOrg) => ({ ...endingsOf(o)[7]!, status: "FAILED" as const, completedAt: new Date(Date.UTC(2026, 10, 26, 3)).toISOString() });
+
+    const batched = await rig.db.asSystem(org.orgId, async (em) => {
+      await endTeamExecution(em, endedBefore(org));
+      return endTeamExecutions(em, org.orgId, endingsOf(org));
+    });
+    const oneByOne = await rig.db.asSystem(twin.orgId, async (em) => {
+      await endTeamExecution(em, endedBefore(twin));
+      const ended: boolean[] = [];
+      for (const ending of endingsOf(twin)) ended.push(await endTeamExecution(em, ending));
+      return ended;
+    });
+    expect(batched).toEqual([true, true, false, false, true, true, true, false]);
+    expect(batched).toEqual(oneByOne);
+    const [mine, theirs] = [await readLedger(rig.db, org), await readLedger(rig.db, twin)];
+    expect(mine.teamExecutions).toEqual(theirs.teamExecutions);
+    // Team totals: equal up to float rounding (a mean folded at once or one run at a time).
+    expect(mine.teams.map((team) => team?.total_executions)).toEqual(theirs.teams.map((team) => team?.total_executions));
+    mine.teams.forEach((team, t) => expect(Number(team?.success_rate)).toBeCloseTo(Number(theirs.teams[t]?.success_rate), 12));
+    expect(mine.teams.map((team) => team?.total_executions)).toEqual([4, 2]);
   });
 
   it("skips a malformed message whole and an entry the database refuses without failing their batch-mates", { timeout: 60_000 }, async () => {
