@@ -48,7 +48,7 @@ function instantKv(): KV {
   let revision = 0;
   const kv = {
     get: () => Promise.resolve(null),
-    create: () => Promise.resolve(++revision),
+    put: () => Promise.resolve(++revision),
     update: () => Promise.resolve(++revision),
   };
   return kv as unknown as KV;

@@ -39,7 +39,7 @@ const machine = agentMachine.provide({ actions: modelCallActions(createCallModel
 const orgId = randomUUID();
 const logger = createLogger("bench-memory", { level: "warn" });
 /** A KV bucket that answers at once and stores nothing. */
-const instantKv = { get: () => Promise.resolve(null), create: () => Promise.resolve(1), update: () => Promise.resolve(2) } as unknown as KV;
+const instantKv = { get: () => Promise.resolve(null), put: () => Promise.resolve(1), update: () => Promise.resolve(2) } as unknown as KV;
 const rows: MemoryRow[] = [];
 
 async function perAgent(what: string, make: () => Promise<unknown>, release: () => void = () => undefined): Promise<void> {

@@ -13,7 +13,7 @@ import { AgentHost } from "../../runtime/system/agent-host.js";
  * path) with what-if changes, so the benchmark can measure a proposed change before anyone makes
  * it in the runtime. WHAT_IF is a comma-separated list of:
  *
- * - `no-snapshot-write`: the snapshot bucket's create/update answer at once without writing (what
+ * - `no-snapshot-write`: the snapshot bucket's first writes (put) and updates answer at once without writing (what
  *   is left of snapshot saves now that they are coalesced to at most one per agent per second);
  * - `no-status-events`: publishes on `nf.*.agent.*.status` are dropped (an upper bound for
  *   making status events optional for calls; they are already one per 0-latency call).
@@ -52,7 +52,7 @@ let revision = 1_000_000;
 const stores: RuntimeStores = whatIf.has("no-snapshot-write")
   ? {
       ...opened,
-      snapshots: wrap<KV>(opened.snapshots, { create: () => Promise.resolve(++revision), update: () => Promise.resolve(++revision) }),
+      snapshots: wrap<KV>(opened.snapshots, { put: () => Promise.resolve(++revision), update: () => Promise.resolve(++revision) }),
     }
   : opened;
 const host = new AgentHost({
