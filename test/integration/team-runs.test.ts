@@ -102,6 +102,27 @@ describe("team runs on the runtime pool", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** A RUNNING execution of the team inserted directly, as if started by a control plane that is not this one; its id. */
+  const runningRow = (teamId: string, structure: "DEMOCRATIC" | "PIPELINE", coordination: Record<string, unknown>, input: Record<string, unknown>) =>
+    cp.db.asSystem(org.orgId, async (em) => {
+      const row = em.create(TeamExecution, {
+        organization: org.orgId,
+        team: teamId,
+        structure,
+        coordination,
+        status: "RUNNING",
+        input,
+        output: null,
+        error: null,
+        agentParticipation: [],
+        results: [],
+        log: [],
+        startedAt: new Date(),
+      });
+      await em.flush();
+      return row.id;
+    });
+
   /** Six members, three hosted on each worker (HIERARCHICAL: the leader on one, its workers on the other). */
   const teams = {
     HIERARCHICAL: () => ({ structure: "HIERARCHICAL", coordination: {}, members: [member(onA[0]!, "LEADER", 10), ...onB.slice(0, 5).map((id) => member(id))] }),
@@ -158,24 +179,7 @@ describe("team runs on the runtime pool", () => {
     const teamId = await createTeam(client, definition);
     // The row a TeamRunner would have written; the run is then requested here, so its reply comes
     // to this test and the control plane stores the log from the bus messages alone.
-    const executionId = await cp.db.asSystem(org.orgId, async (em) => {
-      const row = em.create(TeamExecution, {
-        organization: org.orgId,
-        team: teamId,
-        structure: "DEMOCRATIC",
-        coordination: definition.coordination,
-        status: "RUNNING",
-        input: { prompt: "Which colour?", seed: 3 },
-        output: null,
-        error: null,
-        agentParticipation: [],
-        results: [],
-        log: [],
-        startedAt: new Date(),
-      });
-      await em.flush();
-      return row.id;
-    });
+    const executionId = await runningRow(teamId, "DEMOCRATIC", definition.coordination, { prompt: "Which colour?", seed: 3 });
     const messages: TeamExecEvents[] = [];
     const watch = nc.subscribe(subjects.teamExecEvents(org.orgId, teamId, executionId), {
       callback: (_error, msg) => void messages.push(decodeJson(teamExecEventsSchema, msg.data, "team events")),
@@ -317,24 +321,7 @@ describe("team runs on the runtime pool", () => {
 
   it("cancels a RUNNING execution no worker runs in the database, saying so", async () => {
     const teamId = await createTeam(client, teams.PIPELINE());
-    const orphan = await cp.db.asSystem(org.orgId, async (em) => {
-      const row = em.create(TeamExecution, {
-        organization: org.orgId,
-        team: teamId,
-        structure: "PIPELINE",
-        coordination: { onStageFailure: "stop", maxRetries: 1 },
-        status: "RUNNING",
-        input: { prompt: "lost", seed: 1 },
-        output: null,
-        error: null,
-        agentParticipation: [],
-        results: [],
-        log: [],
-        startedAt: new Date(),
-      });
-      await em.flush();
-      return row.id;
-    });
+    const orphan = await runningRow(teamId, "PIPELINE", { onStageFailure: "stop", maxRetries: 1 }, { prompt: "lost", seed: 1 });
     const cancelled = await api(cp.url, `/api/orgs/${org.orgId}/teams/${teamId}/executions/${orphan}/cancel`, { cookie: client.cookie, method: "POST" });
     expect(cancelled.status).toBe(200);
     expect(executionOf(cancelled.body)).toMatchObject({
