@@ -7,7 +7,6 @@ import {
   decodeJson,
   encodeJson,
   NeuroflowError,
-  orgIdSchema,
   subjects,
   teamExecutionIdSchema,
   teamIdSchema,
@@ -24,9 +23,10 @@ import { OrgBatchWriter, type BatchingOptions } from "../bus/org-batch-writer.js
 import type { ControlPlaneMetrics } from "../http/metrics.js";
 import type { Database } from "../persistence/database.js";
 import { isTerminal } from "../persistence/execution-ledger.js";
-import { endTeamExecution, recordTeamReply, startTeamExecution, teamEndingOfError } from "../persistence/team-ledger.js";
-import { recordTeamReplies, type TeamReply, type TeamReplyOutcome } from "../persistence/team-reply-batch.js";
+import { endTeamExecution, startTeamExecution, teamEndingOfError } from "../persistence/team-ledger.js";
+import { recordTeamReplies, recordTeamReply, type TeamReply, type TeamReplyOutcome } from "../persistence/team-replies.js";
 import { askHolderToCancel } from "./holder-cancel.js";
+import { loadRunnableTeam } from "./runnable-team.js";
 import type { OrgScope } from "./task-dispatcher.js";
 
 export interface TeamRunnerDeps {
@@ -70,7 +70,7 @@ export const DEFAULT_TEAM_RUN_TIMEOUT_MS = 600_000;
  * with the team's structure, coordination and the task as input) in the caller's org, then sends
  * the `team.run` request in the background: one worker runs it and replies once it has ended,
  * and the reply ends the row (team-ledger.ts). Replies are recorded in batches, one transaction
- * per org per write cycle (OrgBatchWriter + recordTeamReplies, team-reply-batch.ts): with many
+ * per org per write cycle (OrgBatchWriter + recordTeamReplies, team-replies.ts): with many
  * runs in flight, per-transaction round trips rather than the statement itself were the cost.
  * A batch the database refuses for its data is recorded one reply at a time (recordTeamReply).
  * A request that fails ends it FAILED, one run at a time (rare): UNAVAILABLE when no worker takes
@@ -284,57 +284,4 @@ export class TeamRunner {
 /** The run a reply is of: its ids, for log fields and for the ledger (never the output). */
 function runOf(reply: TeamReply): RunRef {
   return { orgId: reply.orgId, teamId: reply.teamId, executionId: reply.executionId };
-}
-
-/** A team's row as a run needs it; `structure` and `coordination` are checked by the run request's schema. */
-interface RunnableTeam {
-  id: string;
-  orgId: string;
-  isActive: boolean;
-  structure: unknown;
-  coordination: unknown;
-}
-
-/** A member with its agent; what the database does not guarantee is checked by the run request's schema. */
-interface RunnableMember {
-  agentId: string;
-  name: string;
-  role: unknown;
-  priority: number;
-  capabilities: unknown;
-  personality: unknown;
-  modelConfig: unknown;
-  isActive: boolean;
-  totalExecutions: number;
-  successRate: number;
-}
-
-/** One row per member, the team's columns on each; a team without members is one row with no member. */
-type RunnableRow = { team: RunnableTeam } & (RunnableMember | { agentId: null });
-
-/**
- * The team with its members and their agents, in one statement (a run starts often: no entity
- * hydration), inside the caller's transaction, so row-level security shows only its org's rows.
- * Members come in the order compareMembers (team-views.ts) gives: priority, creation time to the
- * millisecond (the precision a loaded `createdAt` has), then id — uuids order as their lowercase
- * text does. Throws NOT_FOUND ("team not found") for a malformed id or a team not found.
- */
-async function loadRunnableTeam(em: EntityManager, team: TeamRef): Promise<RunnableTeam & { members: RunnableMember[] }> {
-  const wellFormed = orgIdSchema.safeParse(team.orgId).success && teamIdSchema.safeParse(team.teamId).success;
-  const rows = wellFormed
-    ? await em.execute<RunnableRow[]>(
-        `select json_build_object('id', t.id, 'orgId', t.organization_id, 'isActive', t.is_active, 'structure', t.structure,
-                                  'coordination', t.coordination) as team,
-                a.id as "agentId", a.name, m.role, m.priority, a.capabilities, a.personality, a.model_config as "modelConfig",
-                a.is_active as "isActive", a.total_executions as "totalExecutions", a.success_rate as "successRate"
-           from neuroflow_agent_teams t
-           left join (neuroflow_team_members m join neuroflow_ai_agents a on a.id = m.agent_id) on m.team_id = t.id
-          where t.id = ? and t.organization_id = ?
-          order by m.priority, date_trunc('milliseconds', m.created_at), m.id`,
-        [team.teamId, team.orgId],
-      )
-    : [];
-  const [first] = rows;
-  if (!first) throw new NeuroflowError("NOT_FOUND", "team not found");
-  return { ...first.team, members: rows.filter((row): row is RunnableRow & RunnableMember => row.agentId !== null) };
 }

@@ -3,7 +3,6 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { TeamExecution, type ITeamExecution } from "../../entities/index.js";
 import type {
   TeamExecEvent,
-  TeamLogEntry,
   TeamParticipation,
   TeamRunOutputWire,
   TeamStructure,
@@ -17,7 +16,8 @@ import type { TerminalStatus } from "./execution-ledger.js";
  * the worker publishes them, and the row ends exactly once — from the run's reply or from the
  * log's final entry, whichever is applied first. Every later write is conditional, so a repeated,
  * late or competing write changes nothing. Run each function inside one unit of work for the
- * execution's org (Database.asSystem, or the caller's OrgScope); SQL errors propagate.
+ * execution's org (Database.asSystem, or the caller's OrgScope); SQL errors propagate. What a
+ * run's reply writes is in team-replies.ts, batches of log entries in team-batch-ledger.ts.
  */
 
 /** A team execution as it starts: what the row records besides its empty log, results and totals. */
@@ -184,7 +184,7 @@ export function endingRecord(ending: TeamEnding) {
  * The values an ending writes, in the order both ending statements take them: status, output,
  * error, participation, tokens, cost (USD), completion time, duration.
  */
-function endingValues(ending: TeamEnding): unknown[] {
+export function endingValues(ending: TeamEnding): unknown[] {
   const record = endingRecord(ending);
   return [
     record.status,
@@ -250,109 +250,4 @@ export async function endTeamExecution(em: EntityManager, ending: TeamEnding): P
     );
   }
   return changed;
-}
-
-/**
- * What only the run's reply has: the structure's `results` (set once, while still empty), and the
- * log entries not stored yet — lost on the bus or still on their way — appended after the stored
- * ones exactly as their events would have stored them (`at` included), so a terminal row always
- * holds its whole log and a late event finds its seq taken. Applies only while the
- * row's status is the reply's or still open, so a reply that lost the race to a local cancel does
- * not rewrite that record. Idempotent. Returns whether the row was in such a status.
- */
-export async function completeTeamRecord(
-  em: EntityManager,
-  run: { orgId: string; teamId: string; executionId: string },
-  output: { status: TerminalStatus; results: unknown[]; log: (TeamLogEntry & { at?: string | undefined })[] },
-): Promise<boolean> {
-  const result = await em.execute<QueryResult>(
-    `update neuroflow_team_executions
-        set results = case when jsonb_array_length(results) = 0 then ?::jsonb else results end,
-            log = log || coalesce(
-              (select jsonb_agg(entry order by (entry->>'seq')::int) from jsonb_array_elements(?::jsonb) as entry
-                where (entry->>'seq')::int > jsonb_array_length(log)),
-              '[]'::jsonb),
-            updated_at = now()
-      where id = ? and organization_id = ? and team_id = ? and status in ('PENDING', 'RUNNING', ?)`,
-    [JSON.stringify(output.results), JSON.stringify(output.log), run.executionId, run.orgId, run.teamId, output.status],
-    "run",
-  );
-  return result.affectedRows === 1;
-}
-
-/** The log entries of `new_log` (jsonb) past what `log` holds, in seq order, appended to it: completeTeamRecord's rule. */
-const appendMissingEntries = `log || coalesce(
-  (select jsonb_agg(entry order by (entry->>'seq')::int) from jsonb_array_elements(new_log) as entry
-    where (entry->>'seq')::int > jsonb_array_length(log)),
-  '[]'::jsonb)`;
-
-/**
- * What a run's reply does to its row: endTeamExecution with the reply's ending
- * (teamEndingOfOutput), then completeTeamRecord with its results and log — in one statement
- * rather than three, since every run ends with a reply. Same effect, row for row:
- *
- * - `ended` is endTeamExecution's UPDATE, also setting what completeTeamRecord would then set on
- *   the row it just ended (its results and log, as they were: ending does not touch them);
- * - `counted` folds the run into the team's totals only when `ended` changed the row;
- * - `completed` is completeTeamRecord's UPDATE, only when `ended` did not change the row. Its
- *   condition is completeTeamRecord's, and is rechecked on the newest row version after a wait
- *   for its lock: a row a competing writer is ending with the reply's status (the log's final
- *   entry) is completed once that writer commits, as the separate statement would find it.
- *
- * `counted` and `completed` test `ended` with an uncorrelated EXISTS, which Postgres evaluates
- * once, before their scan (a one-time filter): `ended` has run by then, so rows are still locked
- * execution first, then team, and no statement part updates the row `ended` did. Returns whether
- * the reply ended the row. The TeamRunner records replies in batches with recordTeamReplies
- * (team-reply-batch.ts), which has this effect row for row; this is its one-reply fallback.
- */
-export async function recordTeamReply(em: EntityManager, run: { orgId: string; teamId: string; executionId: string }, output: TeamRunOutputWire): Promise<boolean> {
-  const ending = teamEndingOfOutput(run, output);
-  const row = [run.executionId, run.orgId, run.teamId];
-  const [result] = await em.execute<Array<{ ended: boolean }>>(
-    `with reply as (
-       select ?::text as new_status, ?::jsonb as new_output, ?::jsonb as new_error, ?::jsonb as new_participation,
-              ?::int as new_tokens, ?::float8 as new_cost, ?::timestamptz as new_completed_at, ?::int as new_duration,
-              ?::jsonb as new_results, ?::jsonb as new_log
-     ),
-     ended as (
-       update neuroflow_team_executions
-          set status = new_status, output = new_output, error = new_error, agent_participation = new_participation,
-              tokens_used = new_tokens, cost = new_cost, completed_at = new_completed_at,
-              duration = coalesce(new_duration, greatest(0, round(extract(epoch from (new_completed_at - coalesce(started_at, created_at))) * 1000))::int),
-              results = case when jsonb_array_length(results) = 0 then new_results else results end,
-              log = ${appendMissingEntries},
-              updated_at = now()
-         from reply
-        where id = ? and organization_id = ? and team_id = ? and status in ('PENDING', 'RUNNING')
-        returning 1
-     ),
-     counted as (
-       update neuroflow_agent_teams
-          set success_rate = (success_rate * total_executions + ?) / (total_executions + 1),
-              total_executions = total_executions + 1,
-              updated_at = now()
-        where id = ? and organization_id = ? and exists (select 1 from ended)
-     ),
-     completed as (
-       update neuroflow_team_executions
-          set results = case when jsonb_array_length(results) = 0 then new_results else results end,
-              log = ${appendMissingEntries},
-              updated_at = now()
-         from reply
-        where id = ? and organization_id = ? and team_id = ? and status in ('PENDING', 'RUNNING', new_status)
-          and not exists (select 1 from ended)
-     )
-     select exists (select 1 from ended) as ended`,
-    [
-      ...endingValues(ending),
-      JSON.stringify(output.results),
-      JSON.stringify(output.log),
-      ...row,
-      ending.status === "COMPLETED" ? 1 : 0,
-      run.teamId,
-      run.orgId,
-      ...row,
-    ],
-  );
-  return result?.ended === true;
 }

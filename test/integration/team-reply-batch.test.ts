@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { endTeamExecution, recordTeamReply, teamEndingOfOutput } from "../../control-plane/persistence/team-ledger.js";
-import { recordTeamReplies, type TeamReply } from "../../control-plane/persistence/team-reply-batch.js";
+import { endTeamExecution, teamEndingOfOutput } from "../../control-plane/persistence/team-ledger.js";
+import { recordTeamReplies, recordTeamReply, type TeamReply } from "../../control-plane/persistence/team-replies.js";
 import type { TeamRunOutputWire } from "../../runtime/protocol/index.js";
 import { testLogger } from "../support/harness.js";
 import { createLedgerOrg, seeded, startIngestRig, type IngestRig, type LedgerOrg } from "../support/ingest.js";

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { TeamRunSweeper } from "../../control-plane/dispatch/team-run-sweeper.js";
 import { TeamRunner } from "../../control-plane/dispatch/team-runner.js";
 import { createOrganization, demoAgents } from "../../control-plane/persistence/seed.js";
-import { completeTeamRecord, endTeamExecution, recordTeamReply, teamEndingOfOutput } from "../../control-plane/persistence/team-ledger.js";
+import { endTeamExecution, teamEndingOfOutput } from "../../control-plane/persistence/team-ledger.js";
+import { completeTeamRecord, recordTeamReply } from "../../control-plane/persistence/team-replies.js";
 import { compareMembers, teamExecutionView } from "../../control-plane/persistence/team-views.js";
 import { AgentTeam, TeamExecution, TeamMember } from "../../entities/index.js";
 import {
