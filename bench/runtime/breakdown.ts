@@ -16,7 +16,8 @@ import {
   type AgentStatusChanged,
   type AgentTask,
 } from "../../runtime/protocol/index.js";
-import { AgentActivations, type HostedAgent } from "../../runtime/system/agent-activations.js";
+import { AgentActivations } from "../../runtime/system/agent-activations.js";
+import type { HostedAgent } from "../../runtime/system/hosted-agent.js";
 import { StatusCoalescer } from "../../runtime/system/status-events.js";
 import { SnapshotStore } from "../../common/snapshot-store.js";
 import { benchTask } from "./calls.js";

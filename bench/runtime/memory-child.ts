@@ -6,7 +6,8 @@ import { createCallModel, modelCallActions } from "../../runtime/actors/call-mod
 import { agentMachine } from "../../runtime/machines/agent.machine.js";
 import { defaultPrices } from "../../runtime/providers/prices.js";
 import { providersFromEnv } from "../../runtime/providers/registry-from-env.js";
-import { AgentActivations, atRest } from "../../runtime/system/agent-activations.js";
+import { AgentActivations } from "../../runtime/system/agent-activations.js";
+import { atRest } from "../../runtime/system/hosted-agent.js";
 import { SnapshotStore } from "../../common/snapshot-store.js";
 import { benchTask } from "./calls.js";
 

@@ -1,37 +1,14 @@
 import type { Logger } from "pino";
-import { createActor, type Actor, type Snapshot } from "xstate";
+import type { Actor } from "xstate";
 import { createCallModel, modelCallActions } from "../actors/call-model.actor.js";
 import { agentMachine } from "../machines/agent.machine.js";
-import { NeuroflowError, shardOf, type AgentStatusChanged } from "../protocol/index.js";
+import { NeuroflowError, type AgentStatusChanged } from "../protocol/index.js";
 import type { PriceTable } from "../providers/prices.js";
 import type { ProviderRegistry } from "../providers/provider.js";
 import { RestingAgents } from "./resting-agents.js";
 import type { SnapshotStore } from "../../common/snapshot-store.js";
 import { STORE_DEADLINE_MS, withDeadline } from "./store-deadline.js";
-import { statusEvents, type AgentSnapshot, type StatusMeta } from "./status-events.js";
-
-/** One agent with a live actor in this worker. */
-export interface HostedAgent {
-  readonly orgId: string;
-  readonly agentId: string;
-  readonly shard: number;
-  readonly actor: Actor<typeof agentMachine>;
-  /** When each running execution started here, ms since the epoch (durations span retries). */
-  readonly startedAt: Map<string, number>;
-  /** Revision of the stored snapshot this actor continues from (0: none yet). */
-  revision: number;
-  /** Something worth persisting happened since the last save (a task ended). */
-  dirty: boolean;
-  lastActiveAt: number;
-  /**
-   * Bumped by every activation (a caller is about to send a task) and every ended task: a rest or
-   * passivation decided before the bump would stop an actor someone is about to use.
-   */
-  activity: number;
-  saving: Promise<void> | undefined;
-  /** A save scheduled after the last finished task (see `snapshotDelayMs`). */
-  saveTimer: NodeJS.Timeout | undefined;
-}
+import { atRest, startHostedAgent, type HostedAgent, type HostedAgentHooks } from "./hosted-agent.js";
 
 export interface ActivationsDeps {
   workerId: string;
@@ -78,10 +55,22 @@ export class AgentActivations {
   #lastEventAt = 0;
   /** Aborts the running model call of an actor stopped from outside (exit actions do not run). */
   readonly #abortCall: (actor: Actor<typeof agentMachine>) => void;
+  /** What each live agent's actor reports to (hosted-agent.ts). */
+  readonly #hooks: HostedAgentHooks;
   #storeReads = 0;
 
   constructor(deps: ActivationsDeps) {
     this.#deps = deps;
+    // One object for every agent: each live agent's observer keeps it (a kilobyte per agent if made per agent).
+    this.#hooks = {
+      workerId: deps.workerId,
+      logger: deps.logger,
+      eventTime: () => this.#eventTime(),
+      onEvents: deps.onEvents,
+      onTaskEnded: (hosted) => this.#scheduleSave(hosted),
+      // Registered before the actor starts: its first events find it hosted.
+      register: (hosted) => this.#hosted.set(hosted.agentId, hosted),
+    };
     const modelCall = modelCallActions(createCallModel({ providers: deps.providers, prices: deps.prices }));
     this.#machine = agentMachine.provide({ actions: modelCall.actions });
     this.#abortCall = modelCall.abort;
@@ -178,65 +167,7 @@ export class AgentActivations {
 
   /** Starts the agent's actor from `snapshot` (none: fresh) and makes it live here. */
   #start(orgId: string, agentId: string, snapshot: unknown, revision: number, lastActiveAt: number): HostedAgent {
-    let actor: Actor<typeof agentMachine>;
-    try {
-      actor = createActor(this.#machine, {
-        input: { orgId, agentId },
-        ...(snapshot !== undefined ? { snapshot: runnable(snapshot) } : {}),
-      });
-    } catch (error) {
-      this.#deps.logger.error({ err: error, orgId, agentId }, "stored snapshot does not restore; starting the agent afresh");
-      actor = createActor(this.#machine, { input: { orgId, agentId } });
-    }
-    const hosted: HostedAgent = {
-      orgId,
-      agentId,
-      shard: shardOf(agentId),
-      actor,
-      startedAt: new Map(),
-      revision,
-      dirty: false,
-      lastActiveAt,
-      activity: 1,
-      saving: undefined,
-      saveTimer: undefined,
-    };
-    const meta: StatusMeta = { workerId: this.#deps.workerId, now: 0, startedAt: (id) => hosted.startedAt.get(id) };
-    // A restored agent reports changes from where it was; a new one announces itself.
-    let prev: AgentSnapshot | undefined = snapshot !== undefined ? actor.getSnapshot() : undefined;
-    actor.subscribe({
-      next: (next) => {
-        meta.now = this.#eventTime();
-        const events = statusEvents(prev, next, meta);
-        // A task ended (a new agent's first snapshot, with no outcome yet, has nothing to save).
-        if (next.context.last !== (prev ? prev.context.last : null)) {
-          hosted.dirty = true;
-          hosted.activity++;
-          hosted.lastActiveAt = meta.now;
-          this.#scheduleSave(hosted);
-        }
-        prev = next;
-        if (events.length === 0) return;
-        for (const event of events) {
-          const execution = event.execution;
-          if (!execution) continue;
-          // A retry repeats RUNNING: keep the first start, so durations cover every attempt.
-          if (execution.status !== "RUNNING") hosted.startedAt.delete(execution.executionId);
-          else if (!hosted.startedAt.has(execution.executionId)) hosted.startedAt.set(execution.executionId, meta.now);
-        }
-        this.#deps.onEvents(hosted, events);
-      },
-      error: (error) => this.#deps.logger.error({ err: error, orgId, agentId }, "agent actor crashed"),
-    });
-    this.#hosted.set(agentId, hosted);
-    actor.start();
-    // XState does not re-arm `after` timers on restore, nor does a snapshot hold a running call:
-    // a task restored mid-way starts over.
-    if (snapshot !== undefined && actor.getSnapshot().matches("working")) {
-      this.#deps.logger.info({ orgId, agentId, executionId: actor.getSnapshot().context.current?.executionId }, "resuming a task from the agent's snapshot");
-      actor.send({ type: "agent.resume" });
-    }
-    return hosted;
+    return startHostedAgent(this.#machine, { orgId, agentId, snapshot, revision, lastActiveAt }, this.#hooks);
   }
 
   #scheduleSave(hosted: HostedAgent): void {
@@ -354,20 +285,4 @@ export class AgentActivations {
     const results = await Promise.all(idle.map((hosted) => this.passivate(hosted)));
     return count + results.filter(Boolean).length;
   }
-}
-
-/** No task running or waiting. */
-export function atRest(hosted: HostedAgent): boolean {
-  const snapshot = hosted.actor.getSnapshot();
-  return snapshot.context.current === null && snapshot.context.mailbox.length === 0 && !snapshot.matches("working");
-}
-
-/**
- * A stored snapshot, made to restore as a running actor. One saved from a stopped actor (by a
- * version before `save` refused those) says `status: "stopped"`: XState would restore it as an
- * actor that ignores every event while its mailbox holds tasks.
- */
-function runnable(stored: unknown): Snapshot<unknown> {
-  const snapshot = stored as Snapshot<unknown>;
-  return snapshot.status === "active" ? snapshot : ({ ...snapshot, status: "active" } as Snapshot<unknown>);
 }

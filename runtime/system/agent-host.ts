@@ -16,7 +16,8 @@ import {
 } from "../protocol/index.js";
 import type { PriceTable } from "../providers/prices.js";
 import type { ProviderRegistry } from "../providers/provider.js";
-import { AgentActivations, atRest, type HostedAgent } from "./agent-activations.js";
+import { AgentActivations } from "./agent-activations.js";
+import { atRest, type HostedAgent } from "./hosted-agent.js";
 import { AgentCalls, FORWARDED_SUBJECT } from "./agent-calls.js";
 import { OutcomeStore } from "../../common/outcome-store.js";
 import { ShardLeases, type LeaseTiming } from "./shard-leases.js";

@@ -4,7 +4,8 @@ import type { Logger } from "pino";
 import { repairShardConsumer, shardConsumer, TASK_STREAM } from "../../common/runtime-streams.js";
 import type { OutcomeStore } from "../../common/outcome-store.js";
 import { agentTaskSchema, decodeJson, NeuroflowError, shardOf, type AgentStatusChanged, type AgentTask } from "../protocol/index.js";
-import type { AgentActivations, HostedAgent } from "./agent-activations.js";
+import type { AgentActivations } from "./agent-activations.js";
+import type { HostedAgent } from "./hosted-agent.js";
 import { STORE_DEADLINE_MS, withDeadline } from "./store-deadline.js";
 import type { ShardLeases } from "./shard-leases.js";
 

@@ -6,7 +6,8 @@ import { connectToBus } from "../../common/nats-connect.js";
 import { shardOf, type AgentStatusChanged, type AgentTask } from "../../runtime/protocol/index.js";
 import { defaultPrices } from "../../runtime/providers/prices.js";
 import { providersFromEnv } from "../../runtime/providers/registry-from-env.js";
-import { AgentActivations, atRest, type HostedAgent } from "../../runtime/system/agent-activations.js";
+import { AgentActivations } from "../../runtime/system/agent-activations.js";
+import { atRest, type HostedAgent } from "../../runtime/system/hosted-agent.js";
 import { SnapshotStore } from "../../common/snapshot-store.js";
 import { testLogger } from "../support/harness.js";
 
