@@ -17,8 +17,8 @@ import { OrgBatchWriter, pumpInto, type BatchingOptions } from "./org-batch-writ
  * reaches this control plane), then hands it to `relay`. Received entries are written in batches,
  * one transaction per org per cycle (OrgBatchWriter + applyTeamEvents); `relay` gets each entry
  * after the transaction that stored it committed, in arrival order within its org. A malformed
- * message (or one whose ids are not its subject's) is logged and skipped whole; an entry the database refuses is logged and skipped without
- * failing its batch-mates.
+ * message (or one whose ids are not its subject's) is logged and skipped whole; an entry the
+ * database refuses is logged and skipped without failing its batch-mates.
  */
 export class TeamEventSubscriber {
   readonly #subscription: Subscription;
